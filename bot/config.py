@@ -1,0 +1,123 @@
+"""Settings: one TOML file, validated on load, with secrets from the environment."""
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+Security = Literal["none", "starttls", "tls"]
+
+# Environment variables that override secrets (and the database URL); see README.
+ENV_PREFIX = "SUPPORTBOT_"
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ImapSettings(Section):
+    host: str = ""                      # empty: no real mailbox, `run` falls back to the demo
+    port: int = Field(993, ge=1, le=65535)
+    security: Security = "tls"
+    username: str = ""
+    password: str = ""                  # prefer SUPPORTBOT_IMAP__PASSWORD
+    cafile: str = ""                    # extra CA bundle for a private certificate
+    folder: str = "INBOX"
+    processed_folder: str = ""          # empty: leave handled mail where it is (flagged \Seen)
+    poll_seconds: int = Field(60, ge=1)
+    batch_size: int = Field(50, ge=1, le=1000)
+    timeout_seconds: int = Field(60, ge=1)
+
+
+class SmtpSettings(Section):
+    host: str = ""
+    port: int = Field(465, ge=1, le=65535)
+    security: Security = "tls"
+    username: str = ""
+    password: str = ""                  # prefer SUPPORTBOT_SMTP__PASSWORD
+    cafile: str = ""
+    from_address: str = "support@example.com"
+    from_name: str = "ESL Privacy Team"
+    timeout_seconds: int = Field(30, ge=1)
+    max_attempts: int = Field(8, ge=1)
+    retry_base_seconds: int = Field(30, ge=1)
+
+
+class DatabaseSettings(Section):
+    url: str = "sqlite:///supportbot.db"
+
+
+class SlaSettings(Section):
+    days: int = Field(15, ge=1, le=365)
+    timezone: str = "Asia/Shanghai"
+
+    @field_validator("timezone")
+    @classmethod
+    def known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Asia/Shanghai)")
+        return value
+
+
+class TicketSettings(Section):
+    reference_prefix: str = Field("ESL", pattern=r"^[A-Z][A-Z0-9]{0,9}$")
+    triage_threshold: float = Field(0.6, ge=0, le=1)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="forbid"
+    )
+    imap: ImapSettings = ImapSettings()
+    smtp: SmtpSettings = SmtpSettings()
+    database: DatabaseSettings = DatabaseSettings()
+    sla: SlaSettings = SlaSettings()
+    tickets: TicketSettings = TicketSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls, settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The environment wins over the file, so secrets never need to be in it.
+        return (env_settings, init_settings)
+
+    @property
+    def mailbox_configured(self) -> bool:
+        return bool(self.imap.host)
+
+
+class ConfigError(Exception):
+    """A configuration problem, worded for the person who wrote the file."""
+
+
+def load_settings(path: Path | None, *, required: bool = False) -> Settings:
+    """Read and validate `path`; a missing file gives the embedded defaults unless required."""
+    data: dict[str, Any] = {}
+    if path is not None and path.exists():
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    elif required:
+        raise ConfigError(f"{path}: no such configuration file")
+    try:
+        return Settings(**data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(path, exc)) from None
+
+
+def _describe(path: Path | None, exc: ValidationError) -> str:
+    where = str(path) if path else "settings"
+    lines = [f"{where}: invalid configuration"]
+    for err in exc.errors():
+        key = ".".join(str(part) for part in err["loc"]) or "(top level)"
+        message = "unknown setting" if err["type"] == "extra_forbidden" else err["msg"]
+        got = "" if err["type"] == "extra_forbidden" else f" (got {err.get('input')!r})"
+        lines.append(f"  {key}: {message}{got}")
+    return "\n".join(lines)

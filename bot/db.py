@@ -1,0 +1,88 @@
+"""Database engine, sessions and schema creation; the audit trail is made append-only here."""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import event, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session as OrmSession
+from sqlmodel import Session, SQLModel, create_engine
+
+from bot import models  # noqa: F401  (registers the tables)
+
+SessionFactory = Callable[[], Session]
+
+
+class AppendOnlyError(RuntimeError):
+    """Something tried to change or remove an audit event."""
+
+
+def make_engine(url: str, **kwargs) -> Engine:
+    if url.startswith("sqlite"):
+        kwargs.setdefault("connect_args", {"check_same_thread": False, "timeout": 30})
+    engine = create_engine(url, **kwargs)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=30000")
+    if cur.execute("PRAGMA journal_mode").fetchone()[0] != "memory":
+        cur.execute("PRAGMA journal_mode=WAL")  # readers (CLI, web) never block the bot
+    cur.close()
+
+
+_SQLITE_TRIGGERS = [
+    "CREATE TRIGGER IF NOT EXISTS auditevent_no_update BEFORE UPDATE ON auditevent "
+    "BEGIN SELECT RAISE(ABORT, 'audit trail is append-only'); END",
+    "CREATE TRIGGER IF NOT EXISTS auditevent_no_delete BEFORE DELETE ON auditevent "
+    "BEGIN SELECT RAISE(ABORT, 'audit trail is append-only'); END",
+]
+_POSTGRES_TRIGGERS = [
+    "CREATE OR REPLACE FUNCTION auditevent_append_only() RETURNS trigger LANGUAGE plpgsql AS "
+    "$$ BEGIN RAISE EXCEPTION 'audit trail is append-only'; END $$",
+    "DROP TRIGGER IF EXISTS auditevent_append_only ON auditevent",
+    "CREATE TRIGGER auditevent_append_only BEFORE UPDATE OR DELETE ON auditevent "
+    "FOR EACH ROW EXECUTE FUNCTION auditevent_append_only()",
+]
+
+
+def init_db(engine: Engine) -> None:
+    """Create missing tables and the append-only triggers; safe to run again."""
+    SQLModel.metadata.create_all(engine)
+    statements = {"sqlite": _SQLITE_TRIGGERS, "postgresql": _POSTGRES_TRIGGERS}.get(engine.dialect.name, [])
+    with engine.begin() as conn:
+        for statement in statements:
+            conn.execute(text(statement))
+
+
+def session_factory(engine: Engine) -> SessionFactory:
+    def new_session() -> Session:
+        return Session(engine, expire_on_commit=False)
+
+    return new_session
+
+
+@contextmanager
+def transaction(sessions: SessionFactory) -> Iterator[Session]:
+    """One unit of work: commit on success, roll back on any error."""
+    session = sessions()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+@event.listens_for(OrmSession, "before_flush")
+def _refuse_audit_changes(session: OrmSession, _ctx, _instances) -> None:
+    for obj in list(session.dirty) + list(session.deleted):
+        if isinstance(obj, models.AuditEvent) and (obj in session.deleted or session.is_modified(obj)):
+            raise AppendOnlyError("audit events cannot be changed or deleted")

@@ -1,0 +1,1 @@
+"""The built-in demo: embedded IMAP and SMTP servers on loopback with bilingual sample mail."""

@@ -1,0 +1,48 @@
+"""Builds our outgoing messages: threading headers, our own Message-ID, auto-reply marking."""
+from __future__ import annotations
+
+from datetime import datetime
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime, formataddr, make_msgid
+
+
+def domain_of(address: str) -> str:
+    return address.rpartition("@")[2] or "localhost"
+
+
+def new_message_id(from_address: str) -> str:
+    return make_msgid(domain=domain_of(from_address))
+
+
+def compose(
+    *,
+    from_address: str,
+    from_name: str,
+    to: str,
+    subject: str,
+    text: str,
+    message_id: str,
+    date: datetime,
+    in_reply_to: str | None = None,
+    references: tuple[str, ...] = (),
+    auto_submitted: str | None = "auto-replied",
+) -> bytes:
+    """The message as bytes ready for SMTP (CRLF line ends, encoded headers)."""
+    msg = EmailMessage()
+    msg["From"] = formataddr((from_name, from_address))
+    msg["To"] = to
+    msg["Subject"] = subject
+    msg["Date"] = format_datetime(date)
+    msg["Message-ID"] = message_id
+    if in_reply_to:
+        msg["In-Reply-To"] = in_reply_to
+    refs = [ref for ref in references if ref] + ([in_reply_to] if in_reply_to else [])
+    if refs:
+        msg["References"] = " ".join(dict.fromkeys(refs))  # keep order, drop repeats
+    if auto_submitted:
+        # RFC 3834: tells well-behaved auto-responders not to answer us.
+        msg["Auto-Submitted"] = auto_submitted
+        msg["X-Auto-Response-Suppress"] = "All"
+    msg.set_content(text, charset="utf-8")
+    return msg.as_bytes(policy=SMTP)

@@ -1,0 +1,111 @@
+"""Database tables: mailbox watermarks, inbound messages, tickets, the audit trail and the outbox."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Optional
+
+from datetime import timezone
+
+from sqlalchemy import Column, DateTime, LargeBinary, TypeDecorator, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware datetimes in, aware UTC datetimes out, on SQLite (naive storage) and PostgreSQL alike."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is not None:
+            if value.tzinfo is None:
+                raise ValueError("naive datetime given to a UTC column")
+            value = value.astimezone(timezone.utc)
+            if dialect.name == "sqlite":
+                value = value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc) if value is not None else None
+
+
+def _utc(**kw):
+    return Field(sa_column=Column(UTCDateTime(), **kw))
+
+
+class MailboxState(SQLModel, table=True):
+    """How far a folder has been read: UIDs are only comparable within one UIDVALIDITY."""
+
+    folder: str = Field(primary_key=True)
+    uidvalidity: int
+    last_uid: int = 0
+
+
+class Ticket(SQLModel, table=True):
+    id: Optional[int] = Field(default=None, primary_key=True)
+    reference: Optional[str] = Field(default=None, unique=True, index=True)
+    subject: str = ""
+    kind: str = "other"                 # access | correction | deletion | other
+    labels: str = "other"               # every right asked for, comma-separated
+    confidence: float = 0.0
+    needs_triage: bool = False          # classifier unsure: staff decide the kind
+    status: str = Field(default="open", index=True)
+    requester: str = Field(index=True)  # lower-cased address the request came from
+    language: str = "en"
+    received_at: datetime = _utc(nullable=False)
+    due_at: datetime = _utc(nullable=False, index=True)
+
+
+class InboundMessage(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("folder", "uidvalidity", "uid", name="uq_inbound_mailbox_uid"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    # sha256 over sender, Message-ID and body: a forged Message-ID alone never matches.
+    dedup_key: str = Field(unique=True)
+    message_id: Optional[str] = Field(default=None, index=True)
+    sender: str = ""
+    subject: str = ""
+    folder: str = ""
+    uidvalidity: int = 0
+    uid: int = 0
+    raw: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    received_at: datetime = _utc(nullable=False)
+    ticket_id: Optional[int] = Field(default=None, foreign_key="ticket.id", index=True)
+    opened_ticket: bool = False
+    machine_reason: Optional[str] = None   # why it is machine mail (never answered), if it is
+    new_text: str = ""
+    attachments: str = "[]"                # JSON list of file names
+    language: str = ""
+    status: str = "handled"                # handled | quarantined
+    quarantine_reason: Optional[str] = None
+    flagged: bool = False                  # \Seen (and move) done on the server after commit
+
+
+class AuditEvent(SQLModel, table=True):
+    """Append-only: db.py refuses updates and deletes of these rows."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    at: datetime = _utc(nullable=False, index=True)
+    actor: str = "bot"                     # bot | staff:<email> | requester
+    action: str
+    ticket_id: Optional[int] = Field(default=None, foreign_key="ticket.id", index=True)
+    inbound_id: Optional[int] = Field(default=None, foreign_key="inboundmessage.id")
+    detail: str = "{}"                     # JSON evidence; never a message body
+
+
+class OutboxMessage(SQLModel, table=True):
+    id: Optional[int] = Field(default=None, primary_key=True)
+    ticket_id: Optional[int] = Field(default=None, foreign_key="ticket.id", index=True)
+    kind: str                              # ack | reply | ...
+    to_address: str
+    subject: str
+    message_id: str = Field(unique=True, index=True)
+    raw: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    status: str = Field(default="pending", index=True)   # pending | sending | sent | failed
+    attempts: int = 0
+    next_attempt_at: datetime = _utc(nullable=False, index=True)
+    last_error: Optional[str] = None
+    created_at: datetime = _utc(nullable=False)
+    sent_at: Optional[datetime] = _utc(nullable=True)

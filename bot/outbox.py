@@ -1,0 +1,70 @@
+"""The outbox: mail is queued in the ticket's transaction and only sent after it commits."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlmodel import Session
+
+from bot import audit
+from bot.config import Settings
+from bot.mail.compose import compose, new_message_id
+from bot.models import OutboxMessage, Ticket
+from bot.sla import local_date
+
+if TYPE_CHECKING:
+    from bot.pipeline.context import MessageContext
+    from bot.pipeline.runner import Pipeline
+
+
+def queue_mail(
+    session: Session,
+    *,
+    settings: Settings,
+    now: datetime,
+    ticket: Ticket,
+    kind: str,
+    to: str,
+    subject: str,
+    text: str,
+    in_reply_to: str | None = None,
+    references: tuple[str, ...] = (),
+    auto_submitted: str | None = "auto-replied",
+    actor: str = "bot",
+) -> OutboxMessage:
+    """Add one outgoing mail to the session; the sender picks it up once this commits."""
+    smtp = settings.smtp
+    message_id = new_message_id(smtp.from_address)
+    if ticket.reference not in subject:
+        subject = f"[{ticket.reference}] {subject}"  # every mail we send carries the reference
+    raw = compose(
+        from_address=smtp.from_address, from_name=smtp.from_name, to=to, subject=subject, text=text,
+        message_id=message_id, date=now, in_reply_to=in_reply_to, references=references,
+        auto_submitted=auto_submitted,
+    )
+    row = OutboxMessage(
+        ticket_id=ticket.id, kind=kind, to_address=to, subject=subject, message_id=message_id,
+        raw=raw, next_attempt_at=now, created_at=now,
+    )
+    session.add(row)
+    session.flush()
+    audit.record(session, now, "mail.queued", ticket_id=ticket.id, actor=actor, kind=kind,
+                 outbox_id=row.id, message_id=message_id)
+    return row
+
+
+def queue_acknowledgement(session: Session, ctx: MessageContext, deps: Pipeline) -> OutboxMessage:
+    settings, ticket, msg = deps.settings, ctx.ticket, ctx.parsed
+    mail = deps.renderer.render(
+        "ack", ticket.language,
+        reference=ticket.reference, kind=ticket.kind, original_subject=msg.normalized_subject,
+        received_date=local_date(ticket.received_at, settings.sla),
+        due_date=local_date(ticket.due_at, settings.sla),
+        timezone=settings.sla.timezone, sla_days=settings.sla.days,
+    )
+    return queue_mail(
+        session, settings=settings, now=deps.clock.now(), ticket=ticket, kind="ack",
+        to=ticket.requester, subject=mail.subject, text=mail.text,
+        in_reply_to=msg.message_id, references=msg.references,
+    )
+

@@ -1,0 +1,80 @@
+"""Shared fixtures: settings, a fresh database (SQLite, and PostgreSQL where reachable), clock, servers."""
+from __future__ import annotations
+
+import os
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.pool import StaticPool
+from sqlmodel import SQLModel
+
+from bot.clock import FixedClock
+from bot.config import Settings
+from bot.db import init_db, make_engine
+
+REPO = Path(__file__).resolve().parents[1]
+CORPORA = REPO.parent / "shared" / "corpora"
+POSTGRES_URL = os.environ.get("SUPPORTBOT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def _postgres_reachable() -> bool:
+    try:
+        engine = make_engine(POSTGRES_URL, connect_args={"connect_timeout": 2})
+        with engine.connect():
+            pass
+        engine.dispose()
+        return True
+    except Exception:  # noqa: BLE001 - any failure means "not here"
+        return False
+
+
+@pytest.fixture(scope="session")
+def postgres_schema_url():
+    """A private schema in the `test` database for this test session, dropped afterwards."""
+    if not _postgres_reachable():
+        pytest.skip("PostgreSQL not reachable at " + POSTGRES_URL)
+    schema = f"sb_test_{uuid.uuid4().hex[:10]}"
+    admin = make_engine(POSTGRES_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    yield schema
+    with admin.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(request):
+    """A fresh, empty database with the schema; every DB test runs on both back ends."""
+    if request.param == "sqlite":
+        eng = make_engine("sqlite://", poolclass=StaticPool)
+        init_db(eng)
+        yield eng
+        eng.dispose()
+        return
+    schema = request.getfixturevalue("postgres_schema_url")
+    eng = make_engine(POSTGRES_URL, connect_args={"options": f"-csearch_path={schema}"})
+    SQLModel.metadata.drop_all(eng)
+    init_db(eng)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def clock():
+    return FixedClock(datetime(2026, 11, 24, 2, 0, tzinfo=timezone.utc))
+
+
+@pytest.fixture
+def settings():
+    return Settings(smtp={"from_address": "support@esl.example", "host": "127.0.0.1", "security": "none"})
+
+
+@pytest.fixture
+def corpora() -> Path:
+    if not CORPORA.is_dir():
+        pytest.skip("../shared/corpora not present")
+    return CORPORA
