@@ -1,0 +1,100 @@
+"""Read addresses, message ids and dates out of raw header values, tolerating garbage."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from datetime import datetime, timezone
+from email.message import Message
+from email.utils import getaddresses, parsedate_to_datetime
+
+from bot.mail.charsets import decode_header_text, repair_8bit
+
+_FOLD = re.compile(r"\r?\n(?=[ \t])|\r(?=[ \t])")
+_SPACES = re.compile(r"\s+")
+_BRACKETED_ID = re.compile(r"<\s*([^<>\s@]{1,500}@[^<>\s@]{1,500})\s*>")
+_BARE_ID = re.compile(r"[^<>\s@\"(),;]{1,500}@[^<>\s@\"(),;]{1,500}")
+_CONTROL = re.compile(r"[\x00\ud800-\udfff]")
+_C0_C1 = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_ADDR_SPEC = re.compile(r"[^\s<>\"(),;:@]+@[^\s<>\"(),;:@]+")
+
+
+def clean(text: str) -> str:
+    """Drop NULs and lone surrogates, which databases and JSON encoders reject."""
+    return _CONTROL.sub(lambda m: "" if m.group() == "\x00" else "\ufffd", text)
+
+
+def unfold(raw: str) -> str:
+    """Join folded header lines and drop stray line breaks."""
+    return _FOLD.sub("", raw).replace("\r", " ").replace("\n", " ")
+
+
+def raw_values(msg: Message, name: str) -> list[str]:
+    """Unfolded raw values of every header called name (case-insensitive)."""
+    wanted = name.lower()
+    try:
+        return [unfold(str(value)) for key, value in msg.raw_items() if key.lower() == wanted]
+    except Exception:  # a broken header block must not stop the rest of the parse
+        return []
+
+
+def header_text(msg: Message, name: str, hint: str | None = None) -> str:
+    """First value of a header, decoded, whitespace folded; "" when absent."""
+    values = raw_values(msg, name)
+    if not values:
+        return ""
+    text = _C0_C1.sub("", decode_header_text(values[0], hint))  # escape codes of broken charsets
+    return clean(_SPACES.sub(" ", text).strip())
+
+
+def header_map(msg: Message, hint: str | None = None) -> dict[str, tuple[str, ...]]:
+    """Every header as lower-case name -> decoded values, in order."""
+    decoded: dict[str, list[str]] = {}
+    try:
+        items = list(msg.raw_items())
+    except Exception:
+        return {}
+    for key, value in items:
+        text = _SPACES.sub(" ", decode_header_text(unfold(str(value)), hint)).strip()
+        decoded.setdefault(clean(str(key)).strip().lower(), []).append(clean(text))
+    return {key: tuple(values) for key, values in decoded.items()}
+
+
+def message_ids(values: Iterable[str]) -> tuple[str, ...]:
+    """Normalised "<local@domain>" ids found in the values, first occurrence kept."""
+    found: list[str] = []
+    for value in values:
+        ids = _BRACKETED_ID.findall(value)
+        if not ids and (bare := _BARE_ID.fullmatch(value.strip())):
+            ids = [bare.group()]
+        found.extend(f"<{clean(one)}>" for one in ids)
+    return tuple(dict.fromkeys(found))
+
+
+def addresses(values: Iterable[str], hint: str | None = None) -> list[tuple[str, str]]:
+    """(display name, lower-case addr-spec) pairs; unparseable entries are skipped."""
+    try:
+        pairs = getaddresses([repair_8bit(value, hint) for value in values])
+    except Exception:
+        return []
+    result = []
+    for name, addr in pairs:
+        addr = clean(addr.strip().strip("<>").lower())
+        if _SPACES.search(addr):  # '"x" <junk x@y>': keep the one token that is an address
+            found = _ADDR_SPEC.findall(addr)
+            addr = found[-1] if found else ""
+        if addr:
+            name = _SPACES.sub(" ", decode_header_text(name, hint)).strip()
+            result.append((clean(name), addr))
+    return result
+
+
+def parse_date(value: str) -> datetime | None:
+    """An aware datetime, or None; a date without zone (-0000) is taken as UTC."""
+    try:
+        parsed = parsedate_to_datetime(value.strip())
+    except Exception:  # the stdlib raises several types on garbage dates
+        return None
+    if parsed is None:
+        return None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=timezone.utc)

@@ -1,0 +1,128 @@
+"""Parse raw RFC 822 bytes into a ParsedMessage, repairing broken mail instead of raising."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from email import policy
+from email.message import Message
+from email.parser import BytesParser
+from types import MappingProxyType
+
+from bot.mail.body import Attachment, content_type_of, read_body
+from bot.mail.charsets import decode_bytes
+from bot.mail.headers import (addresses, clean, header_map, header_text, message_ids,
+                              parse_date, raw_values)
+from bot.mail.quotes import split_reply
+from bot.mail.subject import normalize_subject
+
+__all__ = ["Attachment", "ParsedMessage", "parse_message"]
+
+_CHARSET_PARAM = re.compile(rb"""charset\s*=\s*["']?([A-Za-z0-9_.:-]{1,40})""", re.I)
+_MAX_DEFECTS = 40
+
+
+@dataclass(frozen=True)
+class ParsedMessage:
+    message_id: str | None
+    in_reply_to: tuple[str, ...]
+    references: tuple[str, ...]
+    from_address: str
+    from_name: str
+    reply_to: str | None
+    to: tuple[str, ...]
+    subject: str
+    normalized_subject: str
+    date: datetime | None
+    text: str
+    new_text: str
+    quoted_text: str
+    signature: str
+    attachments: tuple[Attachment, ...]
+    headers: Mapping[str, tuple[str, ...]] = field(hash=False)
+    content_type: str = "text/plain"
+    report_type: str | None = None
+    return_path: str | None = None
+    defects: tuple[str, ...] = ()
+
+
+def parse_message(raw: bytes) -> ParsedMessage:
+    """Parse one message; never raises, whatever the input."""
+    if isinstance(raw, str):
+        raw = raw.encode("utf-8", "surrogateescape")
+    try:
+        raw = bytes(raw)
+        return _parse(raw)
+    except Exception as error:  # the last line of defence: keep the words, drop the structure
+        return _unparsed(raw if isinstance(raw, bytes) else b"", error)
+
+
+def _parse(raw: bytes) -> ParsedMessage:
+    notes = []
+    if raw.startswith((b"\xef\xbb\xbf", b"\r", b"\n")):
+        # A byte-order mark or blank line before the headers hides every header from the parser.
+        raw = raw.removeprefix(b"\xef\xbb\xbf").lstrip(b"\r\n")
+        notes.append("byte-order mark or blank lines before the headers removed")
+    msg = BytesParser(policy=policy.default).parsebytes(raw)
+    # Raw 8-bit header bytes are most likely in the charset the body declares.
+    hint_match = _CHARSET_PARAM.search(raw, 0, 65536)
+    hint = hint_match.group(1).decode("ascii") if hint_match else None
+    body = read_body(msg, hint)
+    senders = addresses(raw_values(msg, "from"), hint)
+    from_name, from_address = senders[0] if senders else ("", "")
+    reply_to = addresses(raw_values(msg, "reply-to"), hint)
+    recipients = addresses(raw_values(msg, "to") + raw_values(msg, "cc"), hint)
+    subject = header_text(msg, "subject", hint)
+    dates = raw_values(msg, "date")
+    new_text, quoted_text, signature = split_reply(body.text)
+    return ParsedMessage(
+        message_id=next(iter(message_ids(raw_values(msg, "message-id")[:1])), None),
+        in_reply_to=message_ids(raw_values(msg, "in-reply-to")),
+        references=message_ids(raw_values(msg, "references")),
+        from_address=from_address,
+        from_name=from_name,
+        reply_to=reply_to[0][1] if reply_to else None,
+        to=tuple(dict.fromkeys(addr for _, addr in recipients)),
+        subject=subject,
+        normalized_subject=normalize_subject(subject),
+        date=parse_date(dates[0]) if dates else None,
+        text=body.text,
+        new_text=new_text,
+        quoted_text=quoted_text,
+        signature=signature,
+        attachments=tuple(body.attachments),
+        headers=MappingProxyType(header_map(msg, hint)),
+        content_type=content_type_of(msg),
+        report_type=body.report_type,
+        return_path=_return_path(msg),
+        defects=tuple(notes + _header_defects(msg) + body.defects)[:_MAX_DEFECTS],
+    )
+
+
+def _return_path(msg: Message) -> str | None:
+    values = raw_values(msg, "return-path")
+    if not values:
+        return None
+    found = addresses(values[:1])
+    return found[0][1] if found else clean(values[0].strip().strip("<>").strip().lower())
+
+
+def _header_defects(msg: Message) -> list[str]:
+    notes = []
+    for name in ("subject", "from", "to"):
+        if any(any("\udc80" <= ch <= "\udcff" for ch in value) for value in raw_values(msg, name)):
+            notes.append(f"raw 8-bit bytes in {name.title()} header; charset guessed")
+    return notes
+
+
+def _unparsed(raw: bytes, error: Exception) -> ParsedMessage:
+    text, _ = decode_bytes(raw)
+    text = clean(text)
+    return ParsedMessage(
+        message_id=None, in_reply_to=(), references=(), from_address="", from_name="",
+        reply_to=None, to=(), subject="", normalized_subject="", date=None, text=text,
+        new_text=text, quoted_text="", signature="", attachments=(), headers=MappingProxyType({}),
+        defects=(f"message could not be parsed ({type(error).__name__}); kept as plain text",),
+    )
