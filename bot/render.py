@@ -27,9 +27,9 @@ class MailRenderer:
             lstrip_blocks=True,
         )
 
-    def render(self, kind: str, language: str, **context: object) -> RenderedMail:
-        """Render templates/email/<lang>/<kind>.subject.j2 and <kind>.txt.j2."""
+    def render(self, template: str, language: str, **context: object) -> RenderedMail:
+        """Render templates/email/<lang>/<template>.subject.j2 and <template>.txt.j2."""
         lang = language if language in LANGUAGES else "en"  # "other" languages get English
-        subject = self.env.get_template(f"email/{lang}/{kind}.subject.j2").render(**context)
-        text = self.env.get_template(f"email/{lang}/{kind}.txt.j2").render(**context)
+        subject = self.env.get_template(f"email/{lang}/{template}.subject.j2").render(**context)
+        text = self.env.get_template(f"email/{lang}/{template}.txt.j2").render(**context)
         return RenderedMail(subject=" ".join(subject.split()), text=text)

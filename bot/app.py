@@ -1,0 +1,52 @@
+"""Composition root: builds the services from settings; nothing connects on import."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy.engine import Engine
+
+from bot.classify import Classifier, load_classifier
+from bot.clock import Clock, SystemClock
+from bot.config import Settings
+from bot.db import SessionFactory, init_db, make_engine, session_factory
+from bot.mail.imap import ImapMailbox, Mailbox
+from bot.mail.sink import MailSink, SmtpSink
+from bot.pipeline.runner import Pipeline
+from bot.render import MailRenderer
+
+
+@dataclass
+class App:
+    settings: Settings
+    engine: Engine
+    clock: Clock
+    classifier: Classifier
+    sink: MailSink
+    mailbox_factory: Callable[[], Mailbox]
+    renderer: MailRenderer = field(default_factory=MailRenderer)
+
+    @property
+    def sessions(self) -> SessionFactory:
+        return session_factory(self.engine)
+
+    @property
+    def pipeline(self) -> Pipeline:
+        return Pipeline(settings=self.settings, clock=self.clock, sessions=self.sessions,
+                        classifier=self.classifier, renderer=self.renderer)
+
+
+def build_app(settings: Settings, *, clock: Clock | None = None, engine: Engine | None = None,
+              sink: MailSink | None = None, mailbox_factory: Callable[[], Mailbox] | None = None,
+              classifier: Classifier | None = None, create_schema: bool = True) -> App:
+    engine = engine or make_engine(settings.database.url)
+    if create_schema:
+        init_db(engine)
+    return App(
+        settings=settings,
+        engine=engine,
+        clock=clock or SystemClock(),
+        classifier=classifier or load_classifier(),
+        sink=sink or SmtpSink(settings.smtp),
+        mailbox_factory=mailbox_factory or (lambda: ImapMailbox(settings.imap)),
+    )

@@ -1,0 +1,114 @@
+"""The IMAP edge (imapclient): select, list new UIDs, fetch, mark handled, wait with IDLE."""
+from __future__ import annotations
+
+import logging
+import socket
+import ssl
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Protocol
+
+from imapclient import IMAPClient
+from imapclient.exceptions import IMAPClientError
+
+from bot.config import ImapSettings
+
+log = logging.getLogger(__name__)
+
+# Errors that mean "the connection is gone or unusable": reconnect and carry on.
+CONNECTION_ERRORS = (IMAPClientError, OSError, ssl.SSLError, socket.timeout, EOFError)
+
+
+@dataclass(frozen=True)
+class FetchedMessage:
+    uid: int
+    raw: bytes
+    arrived_at: datetime | None
+
+
+class Mailbox(Protocol):
+    """What the fetcher needs from a mail source; IMAP in production, in-memory in unit tests."""
+
+    def ensure_folder(self, folder: str) -> None: ...
+    def select(self, folder: str) -> int: ...            # returns UIDVALIDITY
+    def uids_after(self, last_uid: int) -> list[int]: ...
+    def fetch(self, uids: list[int]) -> list[FetchedMessage]: ...
+    def mark_handled(self, uids: list[int], *, move_to: str = "") -> None: ...
+    def wait_for_news(self, timeout: float, stop: threading.Event) -> bool: ...  # True: news
+    def close(self) -> None: ...
+
+
+class ImapMailbox:
+    def __init__(self, settings: ImapSettings) -> None:
+        self.settings = settings
+        context = None
+        if settings.security != "none":
+            context = ssl.create_default_context(cafile=settings.cafile or None)
+        self.client = IMAPClient(settings.host, port=settings.port, ssl=settings.security == "tls",
+                                 ssl_context=context, timeout=settings.timeout_seconds)
+        if settings.security == "starttls":
+            self.client.starttls(context)
+        self.client.login(settings.username, settings.password)
+        self.capabilities = set(self.client.capabilities())
+
+    def ensure_folder(self, folder: str) -> None:
+        if folder and not self.client.folder_exists(folder):
+            self.client.create_folder(folder)
+
+    def select(self, folder: str) -> int:
+        info = self.client.select_folder(folder)
+        return int(info[b"UIDVALIDITY"])
+
+    def uids_after(self, last_uid: int) -> list[int]:
+        # "n:*" always matches the highest UID, even below n, hence the filter.
+        return sorted(uid for uid in self.client.search(["UID", f"{last_uid + 1}:*"]) if uid > last_uid)
+
+    def fetch(self, uids: list[int]) -> list[FetchedMessage]:
+        # BODY.PEEK leaves \Seen alone: we set it ourselves once the message is committed.
+        data = self.client.fetch(uids, ["BODY.PEEK[]", "INTERNALDATE"])
+        out = []
+        for uid in sorted(data):
+            item = data[uid]
+            raw = item.get(b"BODY[]") or b""
+            arrived = item.get(b"INTERNALDATE")
+            if isinstance(arrived, datetime):
+                arrived = arrived.replace(tzinfo=timezone.utc) if arrived.tzinfo is None else arrived
+            out.append(FetchedMessage(uid=uid, raw=bytes(raw), arrived_at=arrived))
+        return out
+
+    def mark_handled(self, uids: list[int], *, move_to: str = "") -> None:
+        if not uids:
+            return
+        self.client.add_flags(uids, [b"\\Seen"], silent=True)
+        if move_to:
+            if b"MOVE" in self.capabilities:
+                self.client.move(uids, move_to)
+            else:
+                # Without MOVE we copy and leave the original (flagged \Seen): never delete mail.
+                self.client.copy(uids, move_to)
+
+    def wait_for_news(self, timeout: float, stop: threading.Event) -> bool:
+        """IDLE until the server reports a change, `timeout` passes or `stop` is set."""
+        if b"IDLE" not in self.capabilities:
+            stop.wait(timeout)
+            return False
+        self.client.idle()
+        try:
+            waited = 0.0
+            while waited < timeout and not stop.is_set():
+                if self.client.idle_check(timeout=1):
+                    return True
+                waited += 1
+            return False
+        finally:
+            self.client.idle_done()
+
+    def close(self) -> None:
+        try:
+            self.client.logout()
+        except CONNECTION_ERRORS:
+            try:
+                self.client.shutdown()
+            except CONNECTION_ERRORS:
+                pass

@@ -1,0 +1,1 @@
+"""The intake pipeline: small named stages applied to one message inside one transaction."""

@@ -1,0 +1,53 @@
+"""What the stages share: the message being handled, its place in the mailbox, and the outcome."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from bot.classify import Classification
+from bot.mail.parse import ParsedMessage
+from bot.models import InboundMessage, OutboxMessage, Ticket
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where a message came from; uid 0 means it did not come from an IMAP folder."""
+
+    folder: str
+    uidvalidity: int
+    uid: int
+    arrived_at: datetime | None = None   # the server's INTERNALDATE, when known
+
+
+@dataclass
+class MessageContext:
+    raw: bytes
+    location: Location
+    received_at: datetime
+    parsed: ParsedMessage | None = None
+    inbound: InboundMessage | None = None
+    machine_reason: str | None = None
+    ticket: Ticket | None = None
+    opened_ticket: bool = False
+    classification: Classification | None = None
+    outbox: list[OutboxMessage] = field(default_factory=list)
+
+    @property
+    def outcome(self) -> str:
+        if self.opened_ticket:
+            return "new-ticket"
+        if self.ticket is not None:
+            return "follow-up"
+        return "machine-mail" if self.machine_reason else "stored"
+
+
+class StopMessage(Exception):
+    """Raised by a stage to end handling early (Mailman's Discard/Hold idea)."""
+
+
+class Duplicate(StopMessage):
+    """This message is already stored: handle nothing twice."""
+
+
+class Quarantine(StopMessage):
+    """A human must look at this message; it is stored, never retried automatically."""

@@ -1,0 +1,108 @@
+"""The running bot: the mailbox watcher (IDLE or polling, reconnecting) and the outbox sender."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bot.app import App
+from bot.fetcher import FetchReport, drain_folder
+from bot.mail.imap import CONNECTION_ERRORS
+from bot.sender import SendReport, drain_outbox
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RunReport:
+    fetched: FetchReport
+    sent: SendReport
+
+
+def drain_mailbox(app: App) -> FetchReport:
+    imap = app.settings.imap
+    mailbox = app.mailbox_factory()
+    try:
+        if imap.processed_folder:
+            mailbox.ensure_folder(imap.processed_folder)
+        return drain_folder(mailbox, app.pipeline, folder=imap.folder, batch_size=imap.batch_size,
+                            move_to=imap.processed_folder)
+    finally:
+        mailbox.close()
+
+
+def run_once(app: App) -> RunReport:
+    """Drain the mailbox, then the outbox; connection errors propagate to the caller."""
+    fetched = drain_mailbox(app)
+    sent = asyncio.run(drain_outbox(app.sessions, app.sink, app.clock, app.settings.smtp))
+    return RunReport(fetched, sent)
+
+
+class MailboxWatcher(threading.Thread):
+    """Keeps one IMAP connection: drain, then IDLE (or sleep) until news; reconnect with backoff."""
+
+    def __init__(self, app: App, notify: Callable[[], None]) -> None:
+        super().__init__(name="mailbox-watcher", daemon=True)
+        self.app, self.notify, self.stop_event = app, notify, threading.Event()
+        self.failures = 0
+
+    def run(self) -> None:
+        imap = self.app.settings.imap
+        while not self.stop_event.is_set():
+            try:
+                mailbox = self.app.mailbox_factory()
+            except CONNECTION_ERRORS as exc:
+                self._back_off(exc)
+                continue
+            try:
+                if imap.processed_folder:
+                    mailbox.ensure_folder(imap.processed_folder)
+                while not self.stop_event.is_set():
+                    report = drain_folder(mailbox, self.app.pipeline, folder=imap.folder,
+                                          batch_size=imap.batch_size, move_to=imap.processed_folder)
+                    self.failures = 0
+                    if report.handled:
+                        log.info("handled %d message(s): %s", report.handled, dict(report.outcomes))
+                        self.notify()
+                    mailbox.wait_for_news(imap.poll_seconds, self.stop_event)
+            except CONNECTION_ERRORS as exc:
+                self._back_off(exc)
+            except Exception:  # noqa: BLE001 - e.g. the database is briefly away: retry, never die
+                log.exception("mailbox watcher error")
+                self._back_off(None)
+            finally:
+                mailbox.close()
+
+    def _back_off(self, exc: BaseException | None) -> None:
+        self.failures += 1
+        delay = min(60.0, 2.0 ** min(self.failures, 6)) * random.uniform(0.5, 1.0)
+        log.warning("IMAP connection problem (%s); retrying in %.0fs",
+                    type(exc).__name__ if exc else "error", delay)
+        self.stop_event.wait(delay)
+
+    def stop(self) -> None:
+        self.stop_event.set()
+
+
+async def run_forever(app: App, stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    wake = asyncio.Event()
+    watcher = MailboxWatcher(app, notify=lambda: loop.call_soon_threadsafe(wake.set))
+    watcher.start()
+    try:
+        while not stop.is_set():
+            wake.clear()
+            try:
+                await drain_outbox(app.sessions, app.sink, app.clock, app.settings.smtp)
+            except Exception:  # noqa: BLE001 - the database may be briefly away; try again soon
+                log.exception("outbox error")
+            waiters = [asyncio.ensure_future(wake.wait()), asyncio.ensure_future(stop.wait())]
+            await asyncio.wait(waiters, timeout=15, return_when=asyncio.FIRST_COMPLETED)
+            for waiter in waiters:
+                waiter.cancel()
+    finally:
+        watcher.stop()
+        await asyncio.to_thread(watcher.join, 10)

@@ -1,0 +1,47 @@
+"""Terminal tables (rich) for tickets, messages and sent mail."""
+from __future__ import annotations
+
+from rich.table import Table
+
+
+def _days(days: int) -> str:
+    colour = "red" if days < 0 else "yellow" if days <= 3 else "green"
+    return f"[{colour}]{days}[/{colour}]"
+
+
+def tickets_table(rows: list[dict]) -> Table:
+    table = Table(title=f"Tickets ({len(rows)})", title_justify="left")
+    for column in ("Reference", "Kind", "Conf.", "Lang", "Status", "Requester", "Due", "Days left", "Subject"):
+        table.add_column(column, overflow="fold")
+    for r in rows:
+        kind = r["kind"] + (" [yellow](triage)[/yellow]" if r["needs_triage"] else "")
+        if len(r["labels"]) > 1:
+            kind += f" (+{','.join(label for label in r['labels'] if label != r['kind'])})"
+        table.add_row(r["reference"], kind, f"{r['confidence']:.2f}", r["language"], r["status"],
+                      r["requester"], r["due_at"][:10], _days(r["days_left"]), r["subject"][:50])
+    return table
+
+
+def messages_table(rows: list[dict]) -> Table:
+    table = Table(title=f"Inbound messages ({len(rows)})", title_justify="left")
+    for column in ("Ticket", "How handled", "From", "Subject", "New text"):
+        table.add_column(column, overflow="fold")
+    for r in rows:
+        if r["status"] == "quarantined":
+            handled = f"[red]quarantined[/red]: {r['quarantine_reason']}"
+        elif r["machine_mail"]:
+            handled = f"[dim]machine mail, not answered[/dim] ({r['machine_reason']})"
+        else:
+            handled = "opened the ticket" if r["opened_ticket"] else "follow-up"
+        text = " ".join((r["new_text"] or "").split())[:60]
+        table.add_row(r["ticket"] or "-", handled, r["sender"], r["subject"][:40], text)
+    return table
+
+
+def sent_table(mails: list[tuple[str, str, str]]) -> Table:
+    table = Table(title=f"Mail received by the SMTP server ({len(mails)})", title_justify="left")
+    for column in ("To", "Subject", "Due date line"):
+        table.add_column(column, overflow="fold")
+    for row in mails:
+        table.add_row(*row)
+    return table

@@ -1,0 +1,27 @@
+"""`supportbot run` with no mailbox configured runs the demo on embedded pymap and aiosmtpd servers."""
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+
+from bot.demo.samples import sample_messages
+
+
+def test_run_without_configuration_runs_the_demo(tmp_path):
+    env = dict(os.environ, COLUMNS="200")
+    env.pop("SUPPORTBOT_IMAP__HOST", None)
+    done = subprocess.run([sys.executable, "-m", "bot", "run"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "built-in demo" in out
+    tickets = int(re.search(r"Tickets \((\d+)\)", out).group(1))
+    acks = int(re.search(r"Mail received by the SMTP server \((\d+)\)", out).group(1))
+    messages = int(re.search(r"Inbound messages \((\d+)\)", out).group(1))
+    assert messages == len(sample_messages()) + 1          # the samples and Alice's reply
+    assert 12 <= tickets < len(sample_messages())          # machine mail and the follow-up open none
+    assert acks == tickets                                 # one acknowledgement per ticket, no more
+    assert "ESL-000001" in out and "Reply due by" in out
+    assert not (tmp_path / "supportbot.db").exists()       # the demo leaves nothing behind

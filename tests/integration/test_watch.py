@@ -1,0 +1,48 @@
+"""The long-running `supportbot run`: IDLE push, reconnect after a dropped connection, clean stop."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from tests.integration.conftest import write_config
+from tests.support import mailgen
+
+
+def wait_for(predicate, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_idle_push_and_reconnect(tmp_path, dovecot, smtp):
+    config = tmp_path / "cfg.toml"
+    # A poll interval far longer than the test: anything answered quickly came through IDLE.
+    write_config(config, imap=dovecot, smtp=smtp, database_url=f"sqlite:///{tmp_path / 'bot.db'}",
+                 poll_seconds=600)
+    env = dict(os.environ, SUPPORTBOT_IMAP__PASSWORD="secret")
+    proc = subprocess.Popen([sys.executable, "-m", "bot", "--config", str(config), "run"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        time.sleep(3)  # let it connect and enter IDLE
+        dovecot.append(mailgen.request(1))
+        assert wait_for(lambda: len(smtp.received) == 1, 15), "no acknowledgement pushed via IDLE"
+
+        dovecot.kill_connections()
+        dovecot.append(mailgen.request(2))
+        assert wait_for(lambda: len(smtp.received) == 2, 30), "did not reconnect after the drop"
+
+        dovecot.restart()
+        dovecot.append(mailgen.request(3))
+        assert wait_for(lambda: len(smtp.received) == 3, 60), "did not reconnect after a server restart"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        output = proc.communicate(timeout=30)[0]
+    assert proc.returncode == 0, output
+    assert sorted(m.recipients[0] for m in smtp.received) == [f"user{n}@example.org" for n in (1, 2, 3)]
+    assert "user1@example.org" not in output  # logs carry no full addresses
