@@ -57,7 +57,8 @@ def init(ctx: typer.Context) -> None:
 
 @app.command()
 def run(ctx: typer.Context,
-        once: bool = typer.Option(False, "--once", help="Drain the mailbox and the outbox, then exit.")) -> None:
+        once: bool = typer.Option(False, "--once", help="Drain the mailbox and the outbox, then exit."),
+        dry_run: bool = typer.Option(False, "--dry-run", help="With --once: show what would happen, change nothing.")) -> None:
     """Watch the mailbox (IDLE or polling) and send queued mail; the demo when no mailbox is configured."""
     settings = _settings(ctx)
     if not settings.mailbox_configured:
@@ -68,16 +69,25 @@ def run(ctx: typer.Context,
         return
     from bot.mail.imap import CONNECTION_ERRORS
     from bot.service import run_once
+    if dry_run and not once:
+        errors.print("--dry-run goes with --once")
+        raise typer.Exit(2)
     bot_app = _app(ctx)
     if once:
+        from bot.tables import describe_outcome
+        observer = (lambda c: console.print(describe_outcome(c), highlight=False, soft_wrap=True)) if dry_run else None
         try:
-            report = run_once(bot_app)
+            report = run_once(bot_app, dry_run=dry_run, observer=observer)
         except CONNECTION_ERRORS as exc:
             errors.print(f"[red]mailbox error:[/red] {type(exc).__name__}: {exc}")
             raise typer.Exit(1)
         outcomes = ", ".join(f"{k}: {v}" for k, v in sorted(report.fetched.outcomes.items())) or "no new mail"
         console.print(f"messages: {outcomes}")
-        console.print(f"mail sent: {report.sent.sent}, deferred: {report.sent.deferred}, failed: {report.sent.failed}")
+        if dry_run:
+            console.print("dry run: nothing was stored, flagged, moved or sent")
+        else:
+            console.print(f"mail sent: {report.sent.sent}, deferred: {report.sent.deferred}, "
+                          f"failed: {report.sent.failed}")
         return
     asyncio.run(_run_until_signal(bot_app))
 

@@ -33,6 +33,9 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur.execute("PRAGMA busy_timeout=30000")
     if cur.execute("PRAGMA journal_mode").fetchone()[0] != "memory":
         cur.execute("PRAGMA journal_mode=WAL")  # readers (CLI, web) never block the bot
+        # Safe here: a commit lost to power failure also loses the UID watermark, so the
+        # message is fetched again (we read by UID, not by \Seen).
+        cur.execute("PRAGMA synchronous=NORMAL")
     cur.close()
 
 
@@ -68,12 +71,12 @@ def session_factory(engine: Engine) -> SessionFactory:
 
 
 @contextmanager
-def transaction(sessions: SessionFactory) -> Iterator[Session]:
-    """One unit of work: commit on success, roll back on any error."""
+def transaction(sessions: SessionFactory, *, commit: bool = True) -> Iterator[Session]:
+    """One unit of work: commit on success (roll back instead for a dry run), roll back on any error."""
     session = sessions()
     try:
         yield session
-        session.commit()
+        session.commit() if commit else session.rollback()
     except BaseException:
         session.rollback()
         raise

@@ -28,11 +28,15 @@ class FetchReport:
 
 def drain_folder(mailbox: Mailbox, pipeline: Pipeline, *, folder: str, batch_size: int = 50,
                  move_to: str = "") -> FetchReport:
-    """Handle every message above the watermark; safe to stop at any point and run again."""
+    """Handle every message above the watermark; safe to stop at any point and run again.
+
+    A dry-run pipeline changes nothing: no database writes, no flags, no moves."""
     report = FetchReport()
+    mark = not pipeline.dry_run
     uidvalidity = mailbox.select(folder)
     last_uid = _load_watermark(pipeline, folder, uidvalidity)
-    _finish_marking(mailbox, pipeline, folder, uidvalidity, move_to)
+    if mark:
+        _finish_marking(mailbox, pipeline, folder, uidvalidity, move_to)
     uids = mailbox.uids_after(last_uid)
     for start in range(0, len(uids), batch_size):
         batch = uids[start:start + batch_size]
@@ -43,13 +47,14 @@ def drain_folder(mailbox: Mailbox, pipeline: Pipeline, *, folder: str, batch_siz
             done.append(fetched.uid)
         # Only committed messages are flagged (and moved); a crash before this is repaired
         # by _finish_marking on the next run.
-        mailbox.mark_handled(done, move_to=move_to)
-        _record_marked(pipeline, folder, uidvalidity, done)
+        if mark:
+            mailbox.mark_handled(done, move_to=move_to)
+            _record_marked(pipeline, folder, uidvalidity, done)
     return report
 
 
 def _load_watermark(pipeline: Pipeline, folder: str, uidvalidity: int) -> int:
-    with transaction(pipeline.sessions) as session:
+    with transaction(pipeline.sessions, commit=not pipeline.dry_run) as session:
         state = session.get(MailboxState, folder)
         if state is None:
             session.add(MailboxState(folder=folder, uidvalidity=uidvalidity, last_uid=0))

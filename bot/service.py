@@ -6,11 +6,13 @@ import logging
 import random
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot.app import App
 from bot.fetcher import FetchReport, drain_folder
 from bot.mail.imap import CONNECTION_ERRORS
+from bot.pipeline.context import MessageContext
+from bot.pipeline.runner import Pipeline
 from bot.sender import SendReport, drain_outbox
 
 log = logging.getLogger(__name__)
@@ -22,21 +24,28 @@ class RunReport:
     sent: SendReport
 
 
-def drain_mailbox(app: App) -> FetchReport:
+def drain_mailbox(app: App, pipeline: Pipeline) -> FetchReport:
     imap = app.settings.imap
     mailbox = app.mailbox_factory()
     try:
-        if imap.processed_folder:
+        if imap.processed_folder and not pipeline.dry_run:
             mailbox.ensure_folder(imap.processed_folder)
-        return drain_folder(mailbox, app.pipeline, folder=imap.folder, batch_size=imap.batch_size,
+        return drain_folder(mailbox, pipeline, folder=imap.folder, batch_size=imap.batch_size,
                             move_to=imap.processed_folder)
     finally:
         mailbox.close()
 
 
-def run_once(app: App) -> RunReport:
-    """Drain the mailbox, then the outbox; connection errors propagate to the caller."""
-    fetched = drain_mailbox(app)
+def run_once(app: App, *, dry_run: bool = False,
+             observer: Callable[[MessageContext], None] | None = None) -> RunReport:
+    """Drain the mailbox, then the outbox; connection errors propagate to the caller.
+
+    With dry_run, every message is handled and reported to `observer`, then rolled back:
+    nothing is stored, flagged, moved or sent."""
+    pipeline = replace(app.pipeline, dry_run=dry_run, observer=observer)
+    fetched = drain_mailbox(app, pipeline)
+    if dry_run:
+        return RunReport(fetched, SendReport())
     sent = asyncio.run(drain_outbox(app.sessions, app.sink, app.clock, app.settings.smtp))
     return RunReport(fetched, sent)
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -32,12 +33,14 @@ class Pipeline:
     sessions: SessionFactory
     classifier: Classifier
     renderer: MailRenderer
+    dry_run: bool = False                                 # do everything, then roll back
+    observer: Callable[[MessageContext], None] | None = None  # told of each handled message
 
     def handle(self, raw: bytes, location: Location) -> str:
         """Handle one message exactly once; returns the outcome (new-ticket, follow-up, ...)."""
         ctx = MessageContext(raw=raw, location=location, received_at=self._received_at(location))
         try:
-            with transaction(self.sessions) as session:
+            with transaction(self.sessions, commit=not self.dry_run) as session:
                 try:
                     for stage in STAGES:
                         stage(ctx, session, self)
@@ -45,6 +48,8 @@ class Pipeline:
                     _advance_watermark(session, location)
                     return "duplicate"
                 _advance_watermark(session, location)
+                if self.observer:
+                    self.observer(ctx)  # inside the transaction: a dry run's rows are still visible
             return ctx.outcome
         except (OperationalError, InterfaceError):
             raise  # the database, not the message, is at fault: the next attempt handles it
@@ -60,6 +65,8 @@ class Pipeline:
 
     def _quarantine(self, ctx: MessageContext, exc: Exception) -> str:
         reason = f"{type(exc).__name__}: {str(exc)[:300]}"
+        if self.dry_run:
+            return "quarantined"
         log.warning("quarantined message uid=%s: %s", ctx.location.uid, type(exc).__name__)
         loc = ctx.location
         key = "quarantine:" + hashlib.sha256(ctx.raw).hexdigest()

@@ -24,14 +24,15 @@ def smtp():
         yield server
 
 
-def write_config(path, *, imap, smtp, database_url: str, security: str = "starttls", **imap_extra) -> None:
+def write_config(path, *, imap, smtp, database_url: str, security: str = "starttls", port: int | None = None,
+                 **imap_extra) -> None:
     """A real config file, as a person would write it, pointing at the test servers."""
     extra = "".join(f'{key} = {value!r}\n' if isinstance(value, str) else f"{key} = {value}\n"
                     for key, value in imap_extra.items())
     extra = extra.replace("'", '"')
     path.write_text(
         "[imap]\n"
-        f'host = "{imap.host}"\nport = {imap.port}\nsecurity = "{security}"\n'
+        f'host = "{imap.host}"\nport = {port or imap.port}\nsecurity = "{security}"\n'
         f'username = "{imap.username}"\ncafile = "{getattr(imap, "cafile", "")}"\n{extra}'
         "[smtp]\n"
         f'host = "{smtp.host}"\nport = {smtp.port}\nsecurity = "none"\nfrom_address = "support@esl.example"\n'

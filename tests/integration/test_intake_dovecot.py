@@ -135,10 +135,10 @@ def test_killed_mid_batch_then_restarted_loses_and_doubles_nothing(setup, tmp_pa
     assert all("\\Seen" in flags for flags in dovecot.flags().values())
 
 
-def test_processed_folder_move_and_tls(tmp_path, dovecot, smtp):
+def test_processed_folder_move_over_implicit_tls(tmp_path, dovecot, smtp):
     config = tmp_path / "cfg.toml"
     write_config(config, imap=dovecot, smtp=smtp, database_url=f"sqlite:///{tmp_path / 'bot.db'}",
-                 processed_folder="Handled")
+                 security="tls", port=dovecot.tls_port, processed_folder="Handled")
     for n in range(5):
         dovecot.append(mailgen.request(n))
     supportbot(config, "run", "--once")
@@ -154,3 +154,16 @@ def test_wrong_password_and_bad_config_fail_clearly(setup, tmp_path):
     bad.write_text('[imap]\nhost = "x"\nsecurity = "ssl"\n')
     done = supportbot(bad, "run", "--once", check=False)
     assert done.returncode == 2 and "imap.security" in done.stderr
+
+
+def test_dry_run_reports_and_changes_nothing(setup):
+    config, dovecot, smtp = setup
+    dovecot.append(mailgen.request(1))
+    dovecot.append(mailgen.auto_reply(2))
+    out = supportbot(config, "run", "--once", "--dry-run").stdout
+    assert "new ticket" in out and "would send ack to user1@example.org" in out
+    assert "machine mail (auto-submitted: auto-replied)" in out
+    assert smtp.received == [] and all("\\Seen" not in f for f in dovecot.flags().values())
+    assert json_lines(supportbot(config, "tickets", "list", "--json").stdout) == []
+    supportbot(config, "run", "--once")
+    assert len(smtp.received) == 1 and len(json_lines(supportbot(config, "tickets", "list", "--json").stdout)) == 1
