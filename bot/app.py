@@ -5,6 +5,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from bot.accounts import AccountSource
+from bot.accounts.embedded import EmbeddedAccountSource
+from bot.accounts.sql import SqlAccountSource
 
 from bot.classify import Classifier, load_classifier
 from bot.clock import Clock, SystemClock
@@ -14,6 +19,7 @@ from bot.mail.imap import ImapMailbox, Mailbox
 from bot.mail.sink import MailSink, SmtpSink
 from bot.pipeline.runner import Pipeline
 from bot.render import MailRenderer
+from bot.verify.sms import SmsSender, make_sms_sender
 
 
 @dataclass
@@ -24,6 +30,8 @@ class App:
     classifier: Classifier
     sink: MailSink
     mailbox_factory: Callable[[], Mailbox]
+    accounts: Callable[[Session], AccountSource]
+    sms: SmsSender | None = None
     renderer: MailRenderer = field(default_factory=MailRenderer)
 
     @property
@@ -33,12 +41,14 @@ class App:
     @property
     def pipeline(self) -> Pipeline:
         return Pipeline(settings=self.settings, clock=self.clock, sessions=self.sessions,
-                        classifier=self.classifier, renderer=self.renderer)
+                        classifier=self.classifier, renderer=self.renderer, accounts=self.accounts,
+                        sms=self.sms)
 
 
 def build_app(settings: Settings, *, clock: Clock | None = None, engine: Engine | None = None,
               sink: MailSink | None = None, mailbox_factory: Callable[[], Mailbox] | None = None,
-              classifier: Classifier | None = None, create_schema: bool = True) -> App:
+              classifier: Classifier | None = None, accounts: Callable[[Session], AccountSource] | None = None,
+              sms: SmsSender | None = None, create_schema: bool = True) -> App:
     engine = engine or make_engine(settings.database.url)
     if create_schema:
         init_db(engine)
@@ -49,4 +59,13 @@ def build_app(settings: Settings, *, clock: Clock | None = None, engine: Engine 
         classifier=classifier or load_classifier(),
         sink=sink or SmtpSink(settings.smtp),
         mailbox_factory=mailbox_factory or (lambda: ImapMailbox(settings.imap)),
+        accounts=accounts or account_source_factory(settings),
+        sms=sms or make_sms_sender(settings.verification.sms_sender),
     )
+
+
+def account_source_factory(settings: Settings) -> Callable[[Session], AccountSource]:
+    if settings.accounts.source == "sql":
+        shared = SqlAccountSource.from_settings(settings.accounts)  # its own read-only engine
+        return lambda _session: shared
+    return EmbeddedAccountSource

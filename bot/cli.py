@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 
 from bot.config import ConfigError, Settings, load_settings
+from bot.cli_verify import register as register_verify
 from bot.logs import setup_logging
 
 app = typer.Typer(help="supportbot: runs the privacy-rights mailbox.", no_args_is_help=True,
@@ -19,6 +20,7 @@ tickets_app = typer.Typer(help="Tickets (one per request).", no_args_is_help=Tru
 messages_app = typer.Typer(help="Stored inbound messages.", no_args_is_help=True)
 app.add_typer(tickets_app, name="tickets")
 app.add_typer(messages_app, name="messages")
+register_verify(app)
 
 console = Console()
 errors = Console(stderr=True)
@@ -121,6 +123,19 @@ def tickets_list(ctx: typer.Context, as_json: bool = typer.Option(False, "--json
     else:
         from bot.tables import tickets_table
         console.print(tickets_table(rows))
+
+
+@tickets_app.command("show")
+def tickets_show(ctx: typer.Context, reference: str = typer.Argument(..., help="e.g. ESL-000123")) -> None:
+    """One ticket as JSON: its messages, the mail sent, and the audit trail."""
+    from bot.clock import SystemClock
+    from bot.views import ticket_detail
+    with _session(ctx) as session:
+        detail = ticket_detail(session, _settings(ctx), SystemClock().now(), reference)
+    if detail is None:
+        errors.print(f"no ticket {reference}")
+        raise typer.Exit(1)
+    sys.stdout.write(json.dumps(detail, ensure_ascii=False, indent=2) + "\n")
 
 
 @messages_app.command("list")

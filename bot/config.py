@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 Security = Literal["none", "starttls", "tls"]
@@ -70,6 +70,34 @@ class TicketSettings(Section):
     triage_threshold: float = Field(0.6, ge=0, le=1)
 
 
+class AccountSettings(Section):
+    source: Literal["embedded", "sql"] = "embedded"
+    url: str = ""                       # the app's database (read-only), for source = "sql"
+    # Parameterised queries returning account_id, nickname, phone, email, wechat_bound, status.
+    query_by_email: str = ""
+    query_by_phone: str = ""
+    query_by_nickname: str = ""
+    query_by_id: str = ""
+    default_region: str = Field("CN", pattern=r"^[A-Z]{2}$")
+
+    @model_validator(mode="after")
+    def sql_needs_queries(self) -> "AccountSettings":
+        if self.source == "sql":
+            missing = [name for name in ("url", "query_by_email", "query_by_phone", "query_by_id")
+                       if not getattr(self, name)]
+            if missing:
+                raise ValueError(f"source = \"sql\" needs {', '.join(missing)}")
+        return self
+
+
+class VerificationSettings(Section):
+    # Authentication-Results headers are believed only from these servers (our own MX).
+    trusted_authserv_ids: list[str] = []
+    code_ttl_hours: int = Field(72, ge=1, le=24 * 30)
+    max_attempts: int = Field(5, ge=1, le=20)
+    sms_sender: Literal["none", "log"] = "none"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="forbid"
@@ -79,6 +107,8 @@ class Settings(BaseSettings):
     database: DatabaseSettings = DatabaseSettings()
     sla: SlaSettings = SlaSettings()
     tickets: TicketSettings = TicketSettings()
+    accounts: AccountSettings = AccountSettings()
+    verification: VerificationSettings = VerificationSettings()
 
     @classmethod
     def settings_customise_sources(

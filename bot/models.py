@@ -56,6 +56,10 @@ class Ticket(SQLModel, table=True):
     language: str = "en"
     received_at: datetime = _utc(nullable=False)
     due_at: datetime = _utc(nullable=False, index=True)
+    # pending | verified | challenged | unknown | refused; see bot/verify
+    verification: str = Field(default="pending", index=True)
+    account_id: Optional[str] = Field(default=None, index=True)
+    waiting_on: Optional[str] = None    # "requester" while we wait for a code or account details
 
 
 class InboundMessage(SQLModel, table=True):
@@ -109,3 +113,38 @@ class OutboxMessage(SQLModel, table=True):
     last_error: Optional[str] = None
     created_at: datetime = _utc(nullable=False)
     sent_at: Optional[datetime] = _utc(nullable=True)
+
+
+class Challenge(SQLModel, table=True):
+    """A one-time code sent to an account's registered address (or phone); only its hash is kept."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id", index=True)
+    account_id: str
+    channel: str                          # email | sms
+    sent_to: str                          # the registered address or phone the code went to
+    reply_from: str                       # the only address whose reply can carry the code
+    code_hash: str
+    salt: str
+    created_at: datetime = _utc(nullable=False)
+    expires_at: datetime = _utc(nullable=False)
+    attempts: int = 0
+    status: str = "open"                  # open | used | locked | expired | superseded
+
+
+class AccountRecord(SQLModel, table=True):
+    """The embedded account source (`supportbot accounts import`); production reads the app's database."""
+
+    account_id: str = Field(primary_key=True)
+    nickname: str = Field(default="", index=True)
+    phone: str = Field(default="", index=True)      # E.164
+    emails: str = ""                                # lower-cased, ";"-separated
+    wechat_bound: bool = False
+    status: str = "active"
+
+
+class AccountEmail(SQLModel, table=True):
+    """One row per registered address, so lookups by address use an index."""
+
+    email: str = Field(primary_key=True)
+    account_id: str = Field(primary_key=True, foreign_key="accountrecord.account_id")

@@ -40,7 +40,7 @@ def queue_mail(
     raw = compose(
         from_address=smtp.from_address, from_name=smtp.from_name, to=to, subject=subject, text=text,
         message_id=message_id, date=now, in_reply_to=in_reply_to, references=references,
-        auto_submitted=auto_submitted,
+        auto_submitted=auto_submitted, kind=kind,
     )
     row = OutboxMessage(
         ticket_id=ticket.id, kind=kind, to_address=to, subject=subject, message_id=message_id,

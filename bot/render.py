@@ -7,7 +7,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
-LANGUAGES = ("en", "zh")
+LANGUAGES = ("en", "zh", "bilingual")
 
 
 @dataclass(frozen=True)

@@ -70,6 +70,8 @@ async def _send_one(row: OutboxMessage, sessions: SessionFactory, sink: MailSink
         fresh.attempts += 1
         if error is None:
             fresh.status, fresh.sent_at, fresh.last_error = "sent", now, None
+            if fresh.kind == "challenge":
+                fresh.raw = b""  # it carried a one-time code: keep no copy once delivered
             audit.record(session, now, "mail.sent", ticket_id=fresh.ticket_id, outbox_id=fresh.id,
                          kind=fresh.kind, message_id=fresh.message_id)
             report.sent += 1

@@ -11,13 +11,14 @@ def _days(days: int) -> str:
 
 def tickets_table(rows: list[dict]) -> Table:
     table = Table(title=f"Tickets ({len(rows)})", title_justify="left")
-    for column in ("Reference", "Kind", "Conf.", "Lang", "Status", "Requester", "Due", "Days left", "Subject"):
+    for column in ("Reference", "Kind", "Conf.", "Lang", "Verification", "Requester", "Due", "Days left", "Subject"):
         table.add_column(column, overflow="fold")
     for r in rows:
         kind = r["kind"] + (" [yellow](triage)[/yellow]" if r["needs_triage"] else "")
         if len(r["labels"]) > 1:
             kind += f" (+{','.join(label for label in r['labels'] if label != r['kind'])})"
-        table.add_row(r["reference"], kind, f"{r['confidence']:.2f}", r["language"], r["status"],
+        check = r["verification"] + (f" ({r['account_id']})" if r["account_id"] else "")
+        table.add_row(r["reference"], kind, f"{r['confidence']:.2f}", r["language"], check,
                       r["requester"], r["due_at"][:10], _days(r["days_left"]), r["subject"][:50])
     return table
 
@@ -40,7 +41,7 @@ def messages_table(rows: list[dict]) -> Table:
 
 def sent_table(mails: list[tuple[str, str, str]]) -> Table:
     table = Table(title=f"Mail received by the SMTP server ({len(mails)})", title_justify="left")
-    for column in ("To", "Subject", "Due date line"):
+    for column in ("Kind", "To", "Subject", "Due date line"):
         table.add_column(column, overflow="fold")
     for row in mails:
         table.add_row(*row)

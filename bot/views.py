@@ -9,14 +9,16 @@ from sqlalchemy.orm import defer
 from sqlmodel import Session, select
 
 from bot.config import Settings
-from bot.models import InboundMessage, Ticket
+from bot import audit
+from bot.models import InboundMessage, OutboxMessage, Ticket
 from bot.sla import days_left
 
 
-def ticket_rows(session: Session, settings: Settings, now: datetime) -> list[dict]:
+def ticket_rows(session: Session, settings: Settings, now: datetime, only: int | None = None) -> list[dict]:
     """Times in the configured zone (with their offset), as staff read them."""
     zone = ZoneInfo(settings.sla.timezone)
-    tickets = session.exec(select(Ticket).order_by(Ticket.due_at, Ticket.id))
+    query = select(Ticket).order_by(Ticket.due_at, Ticket.id)
+    tickets = session.exec(query.where(Ticket.id == only) if only is not None else query)
     return [
         {
             "reference": t.reference,
@@ -31,14 +33,19 @@ def ticket_rows(session: Session, settings: Settings, now: datetime) -> list[dic
             "received_at": t.received_at.astimezone(zone).isoformat(),
             "due_at": t.due_at.astimezone(zone).isoformat(),
             "days_left": days_left(t.due_at, now, settings.sla),
+            "verification": t.verification,
+            "account_id": t.account_id,
+            "waiting_on": t.waiting_on,
         }
         for t in tickets
     ]
 
 
-def message_rows(session: Session) -> list[dict]:
+def message_rows(session: Session, ticket_id: int | None = None) -> list[dict]:
     query = select(InboundMessage, Ticket.reference).join(
         Ticket, InboundMessage.ticket_id == Ticket.id, isouter=True).order_by(InboundMessage.id).options(defer(InboundMessage.raw))
+    if ticket_id is not None:
+        query = query.where(InboundMessage.ticket_id == ticket_id)
     return [
         {
             "message_id": m.message_id,
@@ -56,3 +63,19 @@ def message_rows(session: Session) -> list[dict]:
         }
         for m, reference in session.exec(query)
     ]
+
+
+def ticket_detail(session: Session, settings: Settings, now: datetime, reference: str) -> dict | None:
+    """One ticket with its messages, the mail we sent and its audit trail, oldest first."""
+    ticket = session.exec(select(Ticket).where(Ticket.reference == reference.upper())).first()
+    if ticket is None:
+        return None
+    row = next(r for r in ticket_rows(session, settings, now, only=ticket.id))
+    row["messages"] = [m for m in message_rows(session, ticket_id=ticket.id)]
+    row["sent"] = [{"kind": o.kind, "to": o.to_address, "subject": o.subject, "status": o.status,
+                    "created_at": o.created_at.isoformat()}
+                   for o in session.exec(select(OutboxMessage).where(OutboxMessage.ticket_id == ticket.id)
+                                         .order_by(OutboxMessage.id).options(defer(OutboxMessage.raw)))]
+    row["audit"] = [{"at": e.at.isoformat(), "actor": e.actor, "action": e.action, "detail": json.loads(e.detail)}
+                    for e in audit.trail(session, ticket.id)]
+    return row

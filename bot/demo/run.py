@@ -1,6 +1,7 @@
-"""`supportbot demo`: the real bot against embedded servers, then a requester replies to an acknowledgement."""
+"""`supportbot demo`: the real bot against embedded servers, then a requester proves who she is with a code."""
 from __future__ import annotations
 
+import re
 import tempfile
 from email.message import EmailMessage
 from email.policy import SMTP
@@ -9,9 +10,11 @@ from pathlib import Path
 from rich.console import Console
 
 from bot.app import build_app
-from bot.config import DatabaseSettings, ImapSettings, Settings, SmtpSettings
+from bot.accounts.embedded import import_accounts, read_account_file
+from bot.config import DatabaseSettings, ImapSettings, Settings, SmtpSettings, VerificationSettings
+from bot.db import transaction
 from bot.demo.imap_server import EmbeddedImapServer
-from bot.demo.samples import SUPPORT, sample_messages
+from bot.demo.samples import ACCOUNTS_CSV, SUPPORT, sample_messages
 from bot.demo.smtp_recorder import ReceivedMail, RecordingSmtpServer
 from bot.service import run_once
 from bot.tables import messages_table, sent_table, tickets_table
@@ -23,16 +26,18 @@ def _due_line(mail: ReceivedMail) -> str:
     return next((line.strip() for line in body.splitlines() if "due by" in line or "期限" in line), "")
 
 
-def _reply_to(mail: ReceivedMail) -> bytes:
-    """What the first requester sends back to our acknowledgement."""
-    ack = mail.message
+def _reply_with_code(mail: ReceivedMail) -> bytes:
+    """Alice answers the code mail that reached her registered address, quoting it."""
+    challenge = mail.message
+    body = challenge.get_body(("plain",)).get_content()
+    code = re.search(r"\b\d{4}-\d{4}\b", body).group()
     reply = EmailMessage()
-    reply["From"], reply["To"] = ack["To"], SUPPORT
-    reply["Subject"] = "Re: " + ack["Subject"]
+    reply["From"], reply["To"] = challenge["To"], SUPPORT
+    reply["Subject"] = "Re: " + " ".join(str(challenge["Subject"]).split())
     reply["Message-ID"] = "<demo-reply@mail.example>"
-    reply["In-Reply-To"] = ack["Message-ID"]
-    reply["References"] = ack["Message-ID"]
-    reply.set_content("Thanks! My WeChat nickname is alice_c, in case that helps.\n\n> " + ack["Subject"])
+    reply["In-Reply-To"] = reply["References"] = challenge["Message-ID"]
+    quoted = "\n".join("> " + line for line in body.splitlines())
+    reply.set_content(f"Yes, it was me. The code is {code}\n\nOn Tue, ESL Privacy Team wrote:\n{quoted}")
     return reply.as_bytes(policy=SMTP)
 
 
@@ -45,6 +50,7 @@ def run_demo(base: Settings, console: Console) -> None:
             "smtp": SmtpSettings(host=smtp.host, port=smtp.port, security="none", from_address=SUPPORT,
                                  from_name="ESL Privacy Team"),
             "database": DatabaseSettings(url=f"sqlite:///{Path(tmp) / 'demo.db'}"),
+            "verification": VerificationSettings(trusted_authserv_ids=["mx.esl.example"], sms_sender="log"),
         })
         samples = sample_messages()
         console.rule("[bold]supportbot demo")
@@ -53,19 +59,26 @@ def run_demo(base: Settings, console: Console) -> None:
             imap.append(raw)
         console.print(f"Delivered {len(samples)} sample messages (English and Chinese) to INBOX.\n")
         app = build_app(settings)
+        accounts_file = Path(tmp) / "accounts.csv"
+        accounts_file.write_text(ACCOUNTS_CSV, encoding="utf-8")
+        with transaction(app.sessions) as session:
+            imported = import_accounts(session, read_account_file(accounts_file))
+        console.print(f"Imported {imported} sample accounts of the app.\n")
         report = run_once(app)
-        console.print(f"Run 1: {dict(report.fetched.outcomes)}; acknowledgements sent: {report.sent.sent}")
+        console.print(f"Run 1: {dict(report.fetched.outcomes)}; mail sent: {report.sent.sent}")
 
-        first_ack = next(m for m in smtp.received if "alice@example.org" in m.recipients)
-        imap.append(_reply_to(first_ack))
+        code_mail = next(m for m in smtp.received
+                         if m.recipients == ["alice@example.org"] and m.message["X-Supportbot-Kind"] == "challenge")
+        imap.append(_reply_with_code(code_mail))
         report = run_once(app)
-        console.print(f"Run 2 (Alice replies to her acknowledgement): {dict(report.fetched.outcomes)}; "
-                      f"mail sent: {report.sent.sent}\n")
+        console.print(f"Run 2 (Alice replies with the code from her registered address): "
+                      f"{dict(report.fetched.outcomes)}; mail sent: {report.sent.sent}\n")
 
         with app.sessions() as session:
             console.print(tickets_table(ticket_rows(session, settings, app.clock.now())))
             console.print(messages_table(message_rows(session)))
-        console.print(sent_table([(", ".join(m.recipients), " ".join(str(m.message["Subject"]).split()), _due_line(m))
+        console.print(sent_table([(str(m.message["X-Supportbot-Kind"]), ", ".join(m.recipients),
+                                   " ".join(str(m.message["Subject"]).split()), _due_line(m))
                                   for m in smtp.received]))
         console.print("\nFirst acknowledgement as received:\n", style="bold")
         console.print(smtp.received[0].message.get_body(("plain",)).get_content(), highlight=False)

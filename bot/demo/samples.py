@@ -26,7 +26,7 @@ def _mail(n: int, sender: str, subject: str, body: str, *, html: bool = False, *
 
 
 def _gb2312_mail() -> bytes:
-    body = "你好，我已经不再使用ESL了，请注销我的账号并删除我的全部个人信息。手机号：13800138000。"
+    body = "你好，我已经不再使用ESL了，请注销我的账号并删除我的全部个人信息。手机号：13900139000。"
     return (
         b"From: =?GB2312?B?" + base64.b64encode("王芳".encode("gb2312")) + b"?= <wangfang@163.example>\r\n"
         b"To: support@esl.example\r\nSubject: =?GB2312?B?" + base64.b64encode("注销账号".encode("gb2312"))
@@ -36,13 +36,25 @@ def _gb2312_mail() -> bytes:
     )
 
 
+# The app's accounts in the demo (CSV as `supportbot accounts import` reads it).
+ACCOUNTS_CSV = """account_id,nickname,phone,email,wechat_bound,status
+A1001,alice_c,+86 138 0013 8000,alice@example.org,true,active
+A1002,李雷,13700137000,lilei@qq.example,false,active
+A1003,bobby,13600136000,bob@example.net,false,active
+A1004,芳芳,139-0013-9000,,true,active
+A1005,小明同学,13500135000,xiaoming@example.cn;xm@backup.example,true,active
+"""
+
+
 def sample_messages() -> list[bytes]:
     return [
         _mail(1, "Alice Chen <alice@example.org>", "Copy of my data",
               "Hello,\n\nPlease send me a copy of all the personal information you hold about me.\n"
               "My account is registered with 138 0013 8000.\n\nThanks,\nAlice"),
         _mail(2, "李雷 <lilei@qq.example>", "申请查阅个人信息",
-              "您好，根据《个人信息保护法》第四十五条，我要求查阅并复制你们收集的我的个人信息。\n谢谢！"),
+              "您好，根据《个人信息保护法》第四十五条，我要求查阅并复制你们收集的我的个人信息。\n谢谢！",
+              Authentication_Results="mx.esl.example; spf=pass smtp.mailfrom=lilei@qq.example; "
+                                     "dkim=pass header.d=qq.example; dmarc=pass header.from=qq.example"),
         _mail(3, "bob@example.net", "Delete my account",
               "I no longer use the app. Please delete my account and all my data.\n\nSent from my iPhone"),
         _mail(4, "zhang.wei@example.cn", "手机号码错误",

@@ -27,6 +27,7 @@ def compose(
     in_reply_to: str | None = None,
     references: tuple[str, ...] = (),
     auto_submitted: str | None = "auto-replied",
+    kind: str = "",
 ) -> bytes:
     """The message as bytes ready for SMTP (CRLF line ends, encoded headers)."""
     msg = EmailMessage()
@@ -40,6 +41,8 @@ def compose(
     refs = [ref for ref in references if ref] + ([in_reply_to] if in_reply_to else [])
     if refs:
         msg["References"] = " ".join(dict.fromkeys(refs))  # keep order, drop repeats
+    if kind:
+        msg["X-Supportbot-Kind"] = kind  # lets mail filters (and tests) tell ours apart
     if auto_submitted:
         # RFC 3834: tells well-behaved auto-responders not to answer us.
         msg["Auto-Submitted"] = auto_submitted

@@ -11,6 +11,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlmodel import Session, select
 
 from bot import audit
+from bot.accounts import AccountSource
 from bot.classify import Classifier
 from bot.clock import Clock
 from bot.config import Settings
@@ -19,6 +20,7 @@ from bot.models import InboundMessage, MailboxState
 from bot.pipeline.context import Duplicate, Location, MessageContext
 from bot.pipeline.stages import STAGES
 from bot.render import MailRenderer
+from bot.verify.sms import SmsSender
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +35,8 @@ class Pipeline:
     sessions: SessionFactory
     classifier: Classifier
     renderer: MailRenderer
+    accounts: Callable[[Session], AccountSource]          # the account source, seen through a session
+    sms: SmsSender | None = None
     dry_run: bool = False                                 # do everything, then roll back
     observer: Callable[[MessageContext], None] | None = None  # told of each handled message
 

@@ -1,4 +1,4 @@
-"""Intake stages, in order: parse, store, spot machine mail, thread, classify, open ticket, acknowledge."""
+"""Intake stages, in order: parse, store, spot machine mail, thread, classify, open ticket, acknowledge, verify."""
 from __future__ import annotations
 
 import hashlib
@@ -16,6 +16,7 @@ from bot.models import InboundMessage, OutboxMessage, Ticket
 from bot.pipeline.context import Duplicate, MessageContext
 from bot.tickets import open_ticket
 from bot.outbox import queue_acknowledgement
+from bot.verify import flow as verification
 
 if TYPE_CHECKING:
     from bot.pipeline.runner import Pipeline
@@ -111,4 +112,14 @@ def acknowledge(ctx: MessageContext, session: Session, deps: Pipeline) -> None:
         ctx.outbox.append(queue_acknowledgement(session, ctx, deps))
 
 
-STAGES = (parse, store, spot_machine_mail, thread, classify, open_new_ticket, acknowledge)
+def verify_requester(ctx: MessageContext, session: Session, deps: Pipeline) -> None:
+    """Rights requests start verification; replies may carry a code or the details we asked for."""
+    if ctx.machine_reason or ctx.ticket is None:
+        return
+    if not ctx.opened_ticket:
+        verification.follow_up(session, ctx, deps)
+    elif ctx.ticket.kind != "other" or ctx.ticket.needs_triage:
+        verification.begin(session, ctx, deps)
+
+
+STAGES = (parse, store, spot_machine_mail, thread, classify, open_new_ticket, acknowledge, verify_requester)

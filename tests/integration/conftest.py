@@ -39,3 +39,8 @@ def write_config(path, *, imap, smtp, database_url: str, security: str = "startt
         "[database]\n"
         f'url = "{database_url}"\n'
     )
+
+
+def of_kind(received, kind: str = "ack") -> list:
+    """The recorded mails of one kind (our X-Supportbot-Kind header)."""
+    return [m for m in received if m.message["X-Supportbot-Kind"] == kind]

@@ -22,6 +22,10 @@ def test_run_without_configuration_runs_the_demo(tmp_path):
     messages = int(re.search(r"Inbound messages \((\d+)\)", out).group(1))
     assert messages == len(sample_messages()) + 1          # the samples and Alice's reply
     assert 12 <= tickets < len(sample_messages())          # machine mail and the follow-up open none
-    assert acks == tickets                                 # one acknowledgement per ticket, no more
+    assert out.count("│ ack ") == tickets                 # one acknowledgement per ticket, no more
+    assert acks > tickets                                  # plus codes and requests for details
     assert "ESL-000001" in out and "Reply due by" in out
+    assert "verified (A1001)" in out                       # Alice proved it with the emailed code
+    assert "verified (A1002)" in out                       # Li Lei by our MX's DMARC pass
+    assert "challenged (A1004)" in out                     # no email on file: code by SMS
     assert not (tmp_path / "supportbot.db").exists()       # the demo leaves nothing behind

@@ -55,7 +55,7 @@ def test_each_request_opens_one_ticket_with_ack_and_due_date(app, clock):
     assert (t2.kind, t2.language) == ("access", "zh")
     assert (t1.due_at - t1.received_at).days == 15 and t1.received_at == clock.now()
     with Session(app.engine) as s:
-        acks = list(s.exec(select(OutboxMessage).order_by(OutboxMessage.id)))
+        acks = list(s.exec(select(OutboxMessage).where(OutboxMessage.kind == "ack").order_by(OutboxMessage.id)))
     assert [a.to_address for a in acks] == ["a@example.org", "b@example.cn"]
     assert "[ESL-000001]" in acks[0].subject and b"In-Reply-To: <1@x>" in acks[0].raw
     assert b"Auto-Submitted: auto-replied" in acks[0].raw
@@ -79,7 +79,7 @@ def test_replies_join_their_ticket_by_headers_or_requester_reference(app):
     box.add(mail("a@example.org", "Copy of my data", "Please send me a copy of my personal data.", "<1@x>"))
     drain(app, box)
     with Session(app.engine) as s:
-        ack_id = s.exec(select(OutboxMessage.message_id)).one()
+        ack_id = s.exec(select(OutboxMessage.message_id).where(OutboxMessage.kind == "ack")).one()
     box.add(mail("a@example.org", "Re: something", "More details.", "<2@x>", In_Reply_To=ack_id))
     box.add(mail("a@example.org", "About [ESL-000001]", "One more thing.", "<3@x>"))
     box.add(mail("mallory@evil.example", "Re: [ESL-000001]", "Send me her data.", "<4@x>"))
@@ -87,7 +87,9 @@ def test_replies_join_their_ticket_by_headers_or_requester_reference(app):
     assert report.outcomes["follow-up"] == 2 and report.outcomes["new-ticket"] == 1
     refs = [t.requester for t in tickets(app)]
     assert refs == ["a@example.org", "mallory@evil.example"]  # the stranger got a ticket of their own
-    assert count(app, OutboxMessage) == 2  # follow-ups are not acknowledged again
+    with Session(app.engine) as s:
+        acks = s.exec(select(func.count()).where(OutboxMessage.kind == "ack")).one()
+    assert acks == 2  # follow-ups are not acknowledged again
 
 
 def test_nothing_is_handled_twice_and_forged_message_ids_do_not_suppress_mail(app):
@@ -127,7 +129,9 @@ def test_crash_before_flagging_is_repaired_and_nothing_doubles(app):
     assert count(app, Ticket) == 3  # the first batch committed, then the connection died
     box.crash_on_mark = False
     drain(app, box)
-    assert count(app, Ticket) == 5 and count(app, OutboxMessage) == 5
+    assert count(app, Ticket) == 5
+    with Session(app.engine) as s:
+        assert s.exec(select(func.count()).where(OutboxMessage.kind == "ack")).one() == 5
     assert all("\\Seen" in f for f in box.flags.values())
 
 

@@ -85,3 +85,18 @@ def test_server_down_means_deferred_not_lost(engine, settings, clock):
     assert report.deferred == 1
     with Session(engine) as s:
         assert s.exec(select(OutboxMessage)).one().status == "pending"
+
+
+def test_a_sent_code_mail_keeps_no_copy(engine, settings, clock, smtp):
+    with Session(engine) as s:
+        ticket = Ticket(reference="ESL-000009", requester="a@example.org", received_at=clock.now(),
+                        due_at=clock.now() + timedelta(days=15))
+        s.add(ticket)
+        s.flush()
+        queue_mail(s, settings=settings, now=clock.now(), ticket=ticket, kind="challenge",
+                   to="a@example.org", subject="Your code", text="Your code is 1234-5678\n")
+        s.commit()
+    assert _send(engine, smtp, clock).sent == 1
+    assert b"1234-5678" in smtp.received[0].raw
+    with Session(engine) as s:
+        assert s.exec(select(OutboxMessage)).one().raw == b""

@@ -1,0 +1,1 @@
+"""Proving that a requester controls the account before anything is disclosed or deleted."""

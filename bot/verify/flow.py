@@ -1,0 +1,163 @@
+"""Verification of a ticket's requester: by our MX's authentication results, by a one-time code, or by staff."""
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from sqlmodel import Session, select
+
+from bot import audit
+from bot.accounts import Account
+from bot.accounts.phones import mask_phone
+from bot.models import Challenge, Ticket
+from bot.outbox import queue_mail
+from bot.verify.authresults import sender_authenticated
+from bot.verify.codes import code_matches, find_codes, hash_code, new_code, new_salt
+from bot.verify.matching import AccountMatch, match_account
+
+if TYPE_CHECKING:
+    from bot.pipeline.context import MessageContext
+    from bot.pipeline.runner import Pipeline
+
+VERIFIED, CHALLENGED, UNKNOWN, REFUSED = "verified", "challenged", "unknown", "refused"
+
+
+class NotVerified(PermissionError):
+    """Raised before anything would be disclosed or deleted for an unverified requester."""
+
+
+def require_verified(ticket: Ticket) -> None:
+    if ticket.verification != VERIFIED or not ticket.account_id:
+        raise NotVerified(f"{ticket.reference}: requester not verified ({ticket.verification})")
+
+
+def begin(session: Session, ctx: MessageContext, deps: Pipeline) -> None:
+    """For a new rights request: match the account, then verify, challenge or ask for details."""
+    match = match_account(ctx.parsed, deps.accounts(session), deps.settings.accounts.default_region)
+    audit.record(session, deps.clock.now(), "account.match", ticket_id=ctx.ticket.id,
+                 inbound_id=ctx.inbound.id, **match.evidence())
+    _act_on_match(session, ctx, deps, match)
+
+
+def follow_up(session: Session, ctx: MessageContext, deps: Pipeline) -> None:
+    """A reply may carry the code, or the phone number or nickname we asked for."""
+    ticket = ctx.ticket
+    if ticket.verification == CHALLENGED:
+        _check_code(session, ctx, deps)
+    elif ticket.verification == UNKNOWN and ctx.parsed.from_address == ticket.requester:
+        match = match_account(ctx.parsed, deps.accounts(session), deps.settings.accounts.default_region)
+        audit.record(session, deps.clock.now(), "account.match", ticket_id=ticket.id,
+                     inbound_id=ctx.inbound.id, **match.evidence())
+        if match.status == "matched":
+            _act_on_match(session, ctx, deps, match)
+
+
+def _act_on_match(session: Session, ctx: MessageContext, deps: Pipeline, match: AccountMatch) -> None:
+    ticket, msg, now = ctx.ticket, ctx.parsed, deps.clock.now()
+    if match.status != "matched":
+        _set(ticket, UNKNOWN, waiting_on="requester")
+        audit.record(session, now, "verification.unknown", ticket_id=ticket.id, reason=match.status)
+        mail = deps.renderer.render("unknown", "bilingual", reference=ticket.reference)
+        queue_mail(session, settings=deps.settings, now=now, ticket=ticket, kind="ask-details",
+                   to=ticket.requester, subject=mail.subject, text=mail.text,
+                   in_reply_to=msg.message_id, references=msg.references)
+        return
+    account = match.account
+    ticket.account_id = account.account_id
+    if msg.from_address in account.emails:
+        passed, evidence = sender_authenticated(msg, deps.settings.verification.trusted_authserv_ids)
+    else:
+        passed, evidence = False, "sender is not a registered address of the account"
+    if passed:
+        _set(ticket, VERIFIED)
+        audit.record(session, now, "verification.verified", ticket_id=ticket.id, method="authentication-results",
+                     account_id=account.account_id, evidence=evidence)
+        return
+    audit.record(session, now, "verification.headers_not_enough", ticket_id=ticket.id, evidence=evidence)
+    issue_challenge(session, ticket, account, deps, in_reply_to=msg.message_id)
+
+
+def issue_challenge(session: Session, ticket: Ticket, account: Account, deps: Pipeline, *,
+                    in_reply_to: str | None = None, actor: str = "bot") -> Challenge | None:
+    """A fresh code to the account's registered address (never to an unverified sender), or by SMS."""
+    now, cfg = deps.clock.now(), deps.settings.verification
+    for old in session.exec(select(Challenge).where(Challenge.ticket_id == ticket.id, Challenge.status == "open")):
+        old.status = "superseded"
+        session.add(old)
+    code, salt = new_code(), new_salt()
+    if account.emails:
+        to = ticket.requester if ticket.requester in account.emails else account.emails[0]
+        channel, sent_to, reply_from = "email", to, to
+    elif account.phone and deps.sms is not None:
+        channel, sent_to, reply_from = "sms", account.phone, ticket.requester
+    else:
+        _set(ticket, UNKNOWN)
+        audit.record(session, now, "verification.no_channel", ticket_id=ticket.id, actor=actor,
+                     account_id=account.account_id, note="no registered email and no SMS sender: staff decide")
+        return None
+    challenge = Challenge(ticket_id=ticket.id, account_id=account.account_id, channel=channel, sent_to=sent_to,
+                          reply_from=reply_from, code_hash=hash_code(code, salt), salt=salt, created_at=now,
+                          expires_at=now + timedelta(hours=cfg.code_ttl_hours))
+    session.add(challenge)
+    session.flush()
+    if channel == "email":
+        mail = deps.renderer.render("challenge", ticket.language, reference=ticket.reference, code=code,
+                                    kind=ticket.kind, hours=cfg.code_ttl_hours, nickname=account.nickname)
+        queue_mail(session, settings=deps.settings, now=now, ticket=ticket, kind="challenge", to=sent_to,
+                   subject=mail.subject, text=mail.text, in_reply_to=in_reply_to if to == ticket.requester else None,
+                   actor=actor)
+    else:
+        deps.sms.send_code(account.phone, code, ticket.reference)
+    _set(ticket, CHALLENGED, waiting_on="requester")
+    audit.record(session, now, "verification.challenged", ticket_id=ticket.id, actor=actor, channel=channel,
+                 sent_to=mask_phone(sent_to) if channel == "sms" else sent_to, challenge_id=challenge.id,
+                 expires_at=challenge.expires_at)
+    return challenge
+
+
+def _check_code(session: Session, ctx: MessageContext, deps: Pipeline) -> None:
+    ticket, msg, now = ctx.ticket, ctx.parsed, deps.clock.now()
+    codes = find_codes(f"{msg.subject}\n{msg.new_text}")
+    challenge = session.exec(select(Challenge).where(Challenge.ticket_id == ticket.id)
+                             .order_by(Challenge.id.desc())).first()
+    if not codes or challenge is None:
+        return
+    event = dict(ticket_id=ticket.id, inbound_id=ctx.inbound.id, actor="requester", challenge_id=challenge.id)
+    if challenge.status != "open":
+        audit.record(session, now, "verification.code_rejected", reason=f"challenge {challenge.status}", **event)
+    elif msg.from_address != challenge.reply_from:
+        # A valid code from anywhere else proves nothing about the registered address.
+        audit.record(session, now, "verification.code_rejected", reason="reply from another address",
+                     sender=msg.from_address, **event)
+    elif now > challenge.expires_at:
+        challenge.status = "expired"
+        audit.record(session, now, "verification.code_rejected", reason="expired", **event)
+    elif any(code_matches(code, challenge.salt, challenge.code_hash) for code in codes):
+        challenge.status = "used"
+        _set(ticket, VERIFIED)
+        audit.record(session, now, "verification.verified", method=f"code by {challenge.channel}",
+                     account_id=challenge.account_id, **event)
+    else:
+        challenge.attempts += 1
+        locked = challenge.attempts >= deps.settings.verification.max_attempts
+        challenge.status = "locked" if locked else "open"
+        audit.record(session, now, "verification.code_rejected", reason="wrong code",
+                     attempts=challenge.attempts, locked=locked, **event)
+        if locked:
+            ticket.waiting_on = "staff"  # no new code on demand: staff resend one or decide
+    session.add(challenge)
+
+
+def decide_manually(session: Session, ticket: Ticket, *, actor: str, reason: str, refuse: bool, now) -> None:
+    if not reason.strip():
+        raise ValueError("a reason is required")
+    if not refuse and not ticket.account_id:
+        raise ValueError("no account is matched to this ticket: name it (--account ID)")
+    _set(ticket, REFUSED if refuse else VERIFIED)
+    session.add(ticket)
+    audit.record(session, now, "verification.refused" if refuse else "verification.verified", ticket_id=ticket.id,
+                 actor=actor, method="manual", reason=reason.strip(), account_id=ticket.account_id)
+
+
+def _set(ticket: Ticket, state: str, *, waiting_on: str | None = None) -> None:
+    ticket.verification, ticket.waiting_on = state, waiting_on
