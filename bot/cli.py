@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 
 from bot.config import ConfigError, Settings, load_settings
+from bot.cli_drafts import register as register_drafts
 from bot.cli_verify import register as register_verify
 from bot.logs import setup_logging
 
@@ -21,6 +22,7 @@ messages_app = typer.Typer(help="Stored inbound messages.", no_args_is_help=True
 app.add_typer(tickets_app, name="tickets")
 app.add_typer(messages_app, name="messages")
 register_verify(app)
+register_drafts(app)
 
 console = Console()
 errors = Console(stderr=True)

@@ -85,7 +85,7 @@ def verify(ctx: typer.Context,
                     raise ValueError("the ticket has no matched account; use --manual --account ID first")
                 flow.issue_challenge(session, row, found, app.pipeline, actor=actor)
             else:
-                flow.decide_manually(session, row, actor=actor, reason=reason, refuse=refuse, now=app.clock.now())
+                flow.decide_manually(session, row, app.pipeline, actor=actor, reason=reason, refuse=refuse)
         except ValueError as exc:
             errors.print(str(exc))
             raise typer.Exit(2)

@@ -98,6 +98,29 @@ class VerificationSettings(Section):
     sms_sender: Literal["none", "log"] = "none"
 
 
+class ExportSettings(Section):
+    # Extra read-only queries for access exports: name -> SQL with :account_id; run against
+    # `url`, or the [accounts] url when empty (source = "sql").
+    url: str = ""
+    queries: dict[str, str] = {}
+
+
+class ThirdParty(Section):
+    name: str
+    email: str
+
+
+class DeletionSettings(Section):
+    # Recipients of our personal information, told when an account's data is deleted.
+    third_parties: list[ThirdParty] = []
+    # Run once per approved deletion, with :account_id bound: SQL against `url` (or the
+    # [accounts] url), then a command whose arguments may contain {account_id}.
+    url: str = ""
+    sql: list[str] = []
+    command: list[str] = []
+    timeout_seconds: int = Field(120, ge=1)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="forbid"
@@ -109,6 +132,8 @@ class Settings(BaseSettings):
     tickets: TicketSettings = TicketSettings()
     accounts: AccountSettings = AccountSettings()
     verification: VerificationSettings = VerificationSettings()
+    export: ExportSettings = ExportSettings()
+    deletion: DeletionSettings = DeletionSettings()
 
     @classmethod
     def settings_customise_sources(

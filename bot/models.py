@@ -60,6 +60,7 @@ class Ticket(SQLModel, table=True):
     verification: str = Field(default="pending", index=True)
     account_id: Optional[str] = Field(default=None, index=True)
     waiting_on: Optional[str] = None    # "requester" while we wait for a code or account details
+    verified_address: Optional[str] = None  # where substantive replies may go: the proven address
 
 
 class InboundMessage(SQLModel, table=True):
@@ -148,3 +149,54 @@ class AccountEmail(SQLModel, table=True):
 
     email: str = Field(primary_key=True)
     account_id: str = Field(primary_key=True, foreign_key="accountrecord.account_id")
+
+
+class Draft(SQLModel, table=True):
+    """A substantive reply waiting for a person: approved (maybe edited) or rejected, never sent unseen."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id", index=True)
+    kind: str                              # access | correction | deletion | other
+    language: str = "en"
+    to_address: str = ""
+    subject: str = ""
+    text: str = ""
+    status: str = Field(default="pending", index=True)   # pending | approved | rejected | superseded
+    created_at: datetime = _utc(nullable=False)
+    decided_at: Optional[datetime] = _utc(nullable=True)
+    decided_by: Optional[str] = None
+    edited: bool = False
+    reject_reason: Optional[str] = None
+    outbox_id: Optional[int] = Field(default=None, foreign_key="outboxmessage.id")
+
+
+class DraftAttachment(SQLModel, table=True):
+    id: Optional[int] = Field(default=None, primary_key=True)
+    draft_id: int = Field(foreign_key="draft.id", index=True)
+    filename: str
+    content_type: str
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class ActionRun(SQLModel, table=True):
+    """A side effect of an approval (e.g. the deletion itself); the unique key makes it happen once."""
+
+    __table_args__ = (UniqueConstraint("ticket_id", "action", name="uq_action_once"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id", index=True)
+    action: str                            # deletion.sql | deletion.command
+    account_id: str
+    status: str = Field(default="pending", index=True)   # pending | running | done | failed
+    created_at: datetime = _utc(nullable=False)
+    finished_at: Optional[datetime] = _utc(nullable=True)
+    result: str = ""
+
+
+class StaffUser(SQLModel, table=True):
+    id: Optional[int] = Field(default=None, primary_key=True)
+    email: str = Field(unique=True, index=True)
+    role: str = "staff"                    # staff | manager
+    password_hash: str
+    active: bool = True
+    created_at: datetime = _utc(nullable=False)

@@ -31,6 +31,8 @@ def queue_mail(
     references: tuple[str, ...] = (),
     auto_submitted: str | None = "auto-replied",
     actor: str = "bot",
+    attachments: tuple[tuple[str, str, bytes], ...] = (),
+    html: str | None = None,
 ) -> OutboxMessage:
     """Add one outgoing mail to the session; the sender picks it up once this commits."""
     smtp = settings.smtp
@@ -40,7 +42,7 @@ def queue_mail(
     raw = compose(
         from_address=smtp.from_address, from_name=smtp.from_name, to=to, subject=subject, text=text,
         message_id=message_id, date=now, in_reply_to=in_reply_to, references=references,
-        auto_submitted=auto_submitted, kind=kind,
+        auto_submitted=auto_submitted, kind=kind, attachments=attachments, html=html,
     )
     row = OutboxMessage(
         ticket_id=ticket.id, kind=kind, to_address=to, subject=subject, message_id=message_id,

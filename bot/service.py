@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from bot.app import App
+from bot.drafts.actions import run_pending_actions
 from bot.fetcher import FetchReport, drain_folder
 from bot.mail.imap import CONNECTION_ERRORS
 from bot.pipeline.context import MessageContext
@@ -46,6 +47,7 @@ def run_once(app: App, *, dry_run: bool = False,
     fetched = drain_mailbox(app, pipeline)
     if dry_run:
         return RunReport(fetched, SendReport())
+    run_pending_actions(app.sessions, app.settings, app.clock)
     sent = asyncio.run(drain_outbox(app.sessions, app.sink, app.clock, app.settings.smtp))
     return RunReport(fetched, sent)
 
@@ -105,6 +107,7 @@ async def run_forever(app: App, stop: asyncio.Event) -> None:
         while not stop.is_set():
             wake.clear()
             try:
+                await asyncio.to_thread(run_pending_actions, app.sessions, app.settings, app.clock)
                 await drain_outbox(app.sessions, app.sink, app.clock, app.settings.smtp)
             except Exception:  # noqa: BLE001 - the database may be briefly away; try again soon
                 log.exception("outbox error")

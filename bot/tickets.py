@@ -1,12 +1,12 @@
-"""Tickets: opening one for a new request, with a human reference and a due date."""
+"""Tickets: opening one for a new request (reference, due date), and staff reclassifying it."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from bot import audit
-from bot.models import Ticket
+from bot.models import Draft, InboundMessage, Ticket
 from bot.sla import due_at
 
 if TYPE_CHECKING:
@@ -41,3 +41,33 @@ def open_ticket(session: Session, ctx: MessageContext, deps: Pipeline) -> Ticket
         needs_triage=ticket.needs_triage,
     )
     return ticket
+
+
+def reclassify(session: Session, ticket: Ticket, kind: str, deps: Pipeline, *, actor: str) -> None:
+    """Staff correct the kind: the draft follows, and a rights request starts verification if needed."""
+    from bot.classify import KINDS
+    from bot.drafts.create import create_draft
+    from bot.mail.parse import parse_message
+    from bot.pipeline.context import Location, MessageContext
+    from bot.verify import flow
+
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {', '.join(KINDS)}")
+    old, now = ticket.kind, deps.clock.now()
+    ticket.kind, ticket.labels, ticket.needs_triage = kind, kind, False
+    session.add(ticket)
+    audit.record(session, now, "ticket.reclassified", ticket_id=ticket.id, actor=actor, old=old, new=kind)
+    if kind == "other" or ticket.verification == "verified":
+        create_draft(session, ticket, deps, actor=actor)
+    elif ticket.verification == "pending":
+        opening = session.exec(select(InboundMessage).where(
+            InboundMessage.ticket_id == ticket.id, InboundMessage.opened_ticket == True)).first()  # noqa: E712
+        if opening is not None:
+            ctx = MessageContext(raw=opening.raw, location=Location(opening.folder, opening.uidvalidity, opening.uid),
+                                 received_at=opening.received_at, parsed=parse_message(opening.raw),
+                                 inbound=opening, ticket=ticket, opened_ticket=True)
+            flow.begin(session, ctx, deps)
+    for draft in session.exec(select(Draft).where(Draft.ticket_id == ticket.id, Draft.status == "pending",
+                                                  Draft.kind != kind)):
+        draft.status = "superseded"  # a draft for the old kind must not be approved by mistake
+        session.add(draft)

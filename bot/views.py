@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 
 from bot.config import Settings
 from bot import audit
-from bot.models import InboundMessage, OutboxMessage, Ticket
+from bot.models import Draft, DraftAttachment, InboundMessage, OutboxMessage, Ticket
 from bot.sla import days_left
 
 
@@ -79,3 +79,28 @@ def ticket_detail(session: Session, settings: Settings, now: datetime, reference
     row["audit"] = [{"at": e.at.isoformat(), "actor": e.actor, "action": e.action, "detail": json.loads(e.detail)}
                     for e in audit.trail(session, ticket.id)]
     return row
+
+
+def draft_rows(session: Session, settings: Settings, now: datetime, status: str | None = "pending") -> list[dict]:
+    """Drafts (pending by default), most urgent ticket first."""
+    query = select(Draft, Ticket).join(Ticket, Draft.ticket_id == Ticket.id).order_by(Ticket.due_at, Draft.id)
+    if status:
+        query = query.where(Draft.status == status)
+    return [
+        {"id": d.id, "ticket": t.reference, "kind": d.kind, "language": d.language, "to": d.to_address,
+         "subject": d.subject, "status": d.status, "verification": t.verification,
+         "due_at": t.due_at.astimezone(ZoneInfo(settings.sla.timezone)).isoformat(),
+         "days_left": days_left(t.due_at, now, settings.sla), "created_at": d.created_at.isoformat(),
+         "decided_by": d.decided_by, "edited": d.edited, "reject_reason": d.reject_reason}
+        for d, t in session.exec(query)
+    ]
+
+
+def draft_detail(session: Session, settings: Settings, now: datetime, draft_id: int) -> dict | None:
+    rows = [r for r in draft_rows(session, settings, now, status=None) if r["id"] == draft_id]
+    if not rows:
+        return None
+    draft = session.get(Draft, draft_id)
+    files = session.exec(select(DraftAttachment.filename, DraftAttachment.content_type)
+                         .where(DraftAttachment.draft_id == draft_id).order_by(DraftAttachment.id))
+    return {**rows[0], "text": draft.text, "attachments": [{"filename": f, "content_type": c} for f, c in files]}

@@ -28,6 +28,8 @@ def compose(
     references: tuple[str, ...] = (),
     auto_submitted: str | None = "auto-replied",
     kind: str = "",
+    attachments: tuple[tuple[str, str, bytes], ...] = (),
+    html: str | None = None,
 ) -> bytes:
     """The message as bytes ready for SMTP (CRLF line ends, encoded headers)."""
     msg = EmailMessage()
@@ -48,4 +50,9 @@ def compose(
         msg["Auto-Submitted"] = auto_submitted
         msg["X-Auto-Response-Suppress"] = "All"
     msg.set_content(text, charset="utf-8")
+    if html is not None:
+        msg.add_alternative(html, subtype="html", charset="utf-8")  # multipart/alternative: text first
+    for filename, content_type, data in attachments:  # (name, "type/subtype", bytes)
+        maintype, _, subtype = content_type.partition("/")
+        msg.add_attachment(data, maintype=maintype, subtype=subtype or "octet-stream", filename=filename)
     return msg.as_bytes(policy=SMTP)

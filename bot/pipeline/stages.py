@@ -16,6 +16,7 @@ from bot.models import InboundMessage, OutboxMessage, Ticket
 from bot.pipeline.context import Duplicate, MessageContext
 from bot.tickets import open_ticket
 from bot.outbox import queue_acknowledgement
+from bot.drafts.create import create_draft
 from bot.verify import flow as verification
 
 if TYPE_CHECKING:
@@ -120,6 +121,8 @@ def verify_requester(ctx: MessageContext, session: Session, deps: Pipeline) -> N
         verification.follow_up(session, ctx, deps)
     elif ctx.ticket.kind != "other" or ctx.ticket.needs_triage:
         verification.begin(session, ctx, deps)
+    else:
+        create_draft(session, ctx.ticket, deps)  # nothing to prove: staff write the answer
 
 
 STAGES = (parse, store, spot_machine_mail, thread, classify, open_new_ticket, acknowledge, verify_requester)

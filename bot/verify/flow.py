@@ -12,6 +12,8 @@ from bot.accounts.phones import mask_phone
 from bot.models import Challenge, Ticket
 from bot.outbox import queue_mail
 from bot.verify.authresults import sender_authenticated
+from bot.drafts.create import create_draft
+from bot.verify.guard import NotVerified, require_verified  # noqa: F401 (re-exported)
 from bot.verify.codes import code_matches, find_codes, hash_code, new_code, new_salt
 from bot.verify.matching import AccountMatch, match_account
 
@@ -20,15 +22,6 @@ if TYPE_CHECKING:
     from bot.pipeline.runner import Pipeline
 
 VERIFIED, CHALLENGED, UNKNOWN, REFUSED = "verified", "challenged", "unknown", "refused"
-
-
-class NotVerified(PermissionError):
-    """Raised before anything would be disclosed or deleted for an unverified requester."""
-
-
-def require_verified(ticket: Ticket) -> None:
-    if ticket.verification != VERIFIED or not ticket.account_id:
-        raise NotVerified(f"{ticket.reference}: requester not verified ({ticket.verification})")
 
 
 def begin(session: Session, ctx: MessageContext, deps: Pipeline) -> None:
@@ -70,8 +63,10 @@ def _act_on_match(session: Session, ctx: MessageContext, deps: Pipeline, match: 
         passed, evidence = False, "sender is not a registered address of the account"
     if passed:
         _set(ticket, VERIFIED)
+        ticket.verified_address = msg.from_address
         audit.record(session, now, "verification.verified", ticket_id=ticket.id, method="authentication-results",
                      account_id=account.account_id, evidence=evidence)
+        create_draft(session, ticket, deps)
         return
     audit.record(session, now, "verification.headers_not_enough", ticket_id=ticket.id, evidence=evidence)
     issue_challenge(session, ticket, account, deps, in_reply_to=msg.message_id)
@@ -135,8 +130,10 @@ def _check_code(session: Session, ctx: MessageContext, deps: Pipeline) -> None:
     elif any(code_matches(code, challenge.salt, challenge.code_hash) for code in codes):
         challenge.status = "used"
         _set(ticket, VERIFIED)
+        ticket.verified_address = challenge.reply_from
         audit.record(session, now, "verification.verified", method=f"code by {challenge.channel}",
                      account_id=challenge.account_id, **event)
+        create_draft(session, ticket, deps)
     else:
         challenge.attempts += 1
         locked = challenge.attempts >= deps.settings.verification.max_attempts
@@ -148,15 +145,24 @@ def _check_code(session: Session, ctx: MessageContext, deps: Pipeline) -> None:
     session.add(challenge)
 
 
-def decide_manually(session: Session, ticket: Ticket, *, actor: str, reason: str, refuse: bool, now) -> None:
+def decide_manually(session: Session, ticket: Ticket, deps: Pipeline, *, actor: str, reason: str,
+                    refuse: bool) -> None:
     if not reason.strip():
         raise ValueError("a reason is required")
     if not refuse and not ticket.account_id:
         raise ValueError("no account is matched to this ticket: name it (--account ID)")
+    now = deps.clock.now()
     _set(ticket, REFUSED if refuse else VERIFIED)
+    if not refuse and not ticket.verified_address:
+        account = deps.accounts(session).get(ticket.account_id)
+        registered = account.emails if account else ()
+        # Substantive replies go to a registered address unless the requester wrote from one.
+        ticket.verified_address = ticket.requester if ticket.requester in registered or not registered else registered[0]
     session.add(ticket)
     audit.record(session, now, "verification.refused" if refuse else "verification.verified", ticket_id=ticket.id,
                  actor=actor, method="manual", reason=reason.strip(), account_id=ticket.account_id)
+    if not refuse:
+        create_draft(session, ticket, deps, actor=actor)
 
 
 def _set(ticket: Ticket, state: str, *, waiting_on: str | None = None) -> None:

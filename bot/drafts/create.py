@@ -1,0 +1,63 @@
+"""Creates the draft reply for a ticket in the requester's language, from templates/email/<lang>/draft_*."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sqlmodel import Session, select
+
+from bot import audit
+from bot.drafts.correction import requested_corrections
+from bot.drafts.export import build_export, extra_data
+from bot.models import Draft, DraftAttachment, InboundMessage, Ticket
+from bot.sla import local_date
+from bot.verify.guard import require_verified
+
+if TYPE_CHECKING:
+    from bot.pipeline.runner import Pipeline
+
+
+def _thread_text(session: Session, ticket: Ticket) -> str:
+    texts = session.exec(select(InboundMessage.new_text).where(
+        InboundMessage.ticket_id == ticket.id, InboundMessage.machine_reason.is_(None)).order_by(InboundMessage.id))
+    return "\n\n".join(t for t in texts if t)
+
+
+def _original(session: Session, ticket: Ticket) -> str:
+    first = session.exec(select(InboundMessage.new_text).where(
+        InboundMessage.ticket_id == ticket.id, InboundMessage.opened_ticket == True)).first()  # noqa: E712
+    return first or ""
+
+
+def create_draft(session: Session, ticket: Ticket, deps: Pipeline, *, actor: str = "bot") -> Draft:
+    """Replace any pending draft of the ticket with a fresh one for its current kind."""
+    now, settings = deps.clock.now(), deps.settings
+    for old in session.exec(select(Draft).where(Draft.ticket_id == ticket.id, Draft.status == "pending")):
+        old.status = "superseded"
+        session.add(old)
+    account = deps.accounts(session).get(ticket.account_id) if ticket.account_id else None
+    context = dict(reference=ticket.reference, kind=ticket.kind, nickname=account.nickname if account else "",
+                   due_date=local_date(ticket.due_at, settings.sla), original=_original(session, ticket))
+    attachments: list[tuple[str, str, bytes]] = []
+    if ticket.kind in ("access", "deletion"):
+        require_verified(ticket)  # nothing is disclosed or deleted for an unproven requester
+    if ticket.kind == "access" and account is not None:
+        extra = extra_data(settings, account.account_id)
+        attachments = build_export(account, extra, reference=ticket.reference, generated=now.isoformat(),
+                                   language=ticket.language)
+        context.update(attachments=[name for name, _, _ in attachments],
+                       sections=["profile", *extra], rows=sum(len(rows) for rows in extra.values()))
+    elif ticket.kind == "correction":
+        context.update(corrections=requested_corrections(_thread_text(session, ticket)))
+    elif ticket.kind == "deletion":
+        context.update(third_parties=[p.name for p in settings.deletion.third_parties])
+    mail = deps.renderer.render(f"draft_{ticket.kind}", ticket.language, **context)
+    draft = Draft(ticket_id=ticket.id, kind=ticket.kind, language=ticket.language,
+                  to_address=ticket.verified_address or ticket.requester, subject=mail.subject, text=mail.text,
+                  created_at=now)
+    session.add(draft)
+    session.flush()
+    for filename, content_type, data in attachments:
+        session.add(DraftAttachment(draft_id=draft.id, filename=filename, content_type=content_type, data=data))
+    audit.record(session, now, "draft.created", ticket_id=ticket.id, actor=actor, draft_id=draft.id,
+                 kind=draft.kind, attachments=[a[0] for a in attachments])
+    return draft
