@@ -4,14 +4,20 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import event, text
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, SQLModel, create_engine
 
 from bot import models  # noqa: F401  (registers the tables)
+from bot.sla import models as sla_models  # noqa: F401  (the SLA tables)
 
 SessionFactory = Callable[[], Session]
+BASELINE = "0001"  # the first migration: the schema before migrations existed
 
 
 class AppendOnlyError(RuntimeError):
@@ -54,12 +60,34 @@ _POSTGRES_TRIGGERS = [
 ]
 
 
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def alembic_config(connection) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    return config
+
+
 def init_db(engine: Engine) -> None:
-    """Create missing tables and the append-only triggers; safe to run again."""
-    SQLModel.metadata.create_all(engine)
-    statements = {"sqlite": _SQLITE_TRIGGERS, "postgresql": _POSTGRES_TRIGGERS}.get(engine.dialect.name, [])
+    """Create or upgrade the schema, then the append-only triggers; safe to run again.
+
+    An empty database gets every table at once and is stamped with the newest revision;
+    an existing one is brought up to date by the migrations in bot/migrations."""
     with engine.begin() as conn:
-        for statement in statements:
+        tables = set(inspect(conn).get_table_names())
+        config = alembic_config(conn)
+        if "alembic_version" in tables:
+            command.upgrade(config, "head")
+        elif "ticket" in tables:
+            # Made by create_all before migrations existed: its schema is the first revision's.
+            command.stamp(config, BASELINE)
+            command.upgrade(config, "head")
+        else:
+            SQLModel.metadata.create_all(conn)
+            command.stamp(config, "head")
+        for statement in {"sqlite": _SQLITE_TRIGGERS, "postgresql": _POSTGRES_TRIGGERS}.get(conn.dialect.name, []):
             conn.execute(text(statement))
 
 

@@ -58,6 +58,8 @@ def engine(request):
     schema = request.getfixturevalue("postgres_schema_url")
     eng = make_engine(POSTGRES_URL, connect_args={"options": f"-csearch_path={schema}"})
     SQLModel.metadata.drop_all(eng)
+    with eng.begin() as conn:
+        conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
     init_db(eng)
     yield eng
     eng.dispose()

@@ -1,0 +1,1 @@
+"""Schema migrations (alembic); `supportbot init` and start-up apply them."""
