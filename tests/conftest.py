@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 from sqlalchemy.pool import StaticPool
-from sqlmodel import SQLModel
 
 from bot.clock import FixedClock
 from bot.config import Settings
@@ -57,9 +56,9 @@ def engine(request):
         return
     schema = request.getfixturevalue("postgres_schema_url")
     eng = make_engine(POSTGRES_URL, connect_args={"options": f"-csearch_path={schema}"})
-    SQLModel.metadata.drop_all(eng)
-    with eng.begin() as conn:
-        conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    with eng.begin() as conn:  # every test starts from an empty schema, whatever the last one left
+        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
     init_db(eng)
     yield eng
     eng.dispose()
