@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 KINDS = ("access", "correction", "deletion", "other")
@@ -62,12 +63,25 @@ def _rules(**options) -> Classifier:
     return RuleClassifier(**options)
 
 
-# Name -> factory; the trained spaCy model registers here as "model" later.
-FACTORIES = {"rules": _rules}
+def _model(**options) -> Classifier:
+    from bot.classify.model import TrainedClassifier
+    return TrainedClassifier(**options)
 
 
-def load_classifier(kind: str = "rules", **options) -> Classifier:
-    """Build the classifier called `kind`; `options` go to its constructor."""
+# Name -> factory.
+FACTORIES = {"rules": _rules, "model": _model}
+# Where `supportbot train` writes the trained pipeline.
+MODEL_DIR = Path(__file__).resolve().parents[2] / "classifiers" / "model"
+
+
+def default_kind() -> str:
+    """The trained model once `supportbot train` has built one, the rules until then."""
+    return "model" if (MODEL_DIR / "meta.json").is_file() else "rules"
+
+
+def load_classifier(kind: str | None = None, **options) -> Classifier:
+    """Build the classifier called `kind` (default: default_kind()); `options` go to its constructor."""
+    kind = kind or default_kind()
     try:
         factory = FACTORIES[kind]
     except KeyError:

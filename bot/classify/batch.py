@@ -1,0 +1,96 @@
+"""Classify messages from a JSON Lines file, and score a labelled one."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from itertools import islice
+from pathlib import Path
+from typing import TextIO
+
+from bot.classify import KINDS, Classification, Classifier
+from bot.classify.evaluation import Evaluation, evaluate
+
+# Messages classified per batch: big enough for spaCy's pipe, small enough
+# that a huge file never sits in memory at once.
+CHUNK = 1000
+
+
+class InputError(ValueError):
+    """A line of an input file is unusable; the message names file and line."""
+
+
+@dataclass(frozen=True)
+class Message:
+    id: object
+    subject: str
+    body: str
+    label: str | None = None                 # gold primary label, for eval
+    labels: tuple[str, ...] | None = None    # gold label set, when the line has one
+    language: str | None = None              # gold language, when the line has one
+
+
+def _message(fields: dict, where: str, labelled: bool) -> Message:
+    for key in ("subject", "body"):
+        if not isinstance(fields.get(key, ""), str):
+            raise InputError(f"{where}: {key} must be a string")
+    if labelled and fields.get("label") not in KINDS:
+        raise InputError(f"{where}: label must be one of {', '.join(KINDS)}")
+    labels = fields.get("labels")
+    return Message(fields.get("id"), fields.get("subject") or "", fields.get("body") or "",
+                   fields.get("label"), tuple(labels) if isinstance(labels, list) else None,
+                   fields.get("language"))
+
+
+def read_messages(path: Path | str, labelled: bool = False) -> Iterator[Message]:
+    """Messages of a JSON Lines file (id, subject, body, and for eval label); blank lines skipped."""
+    with open(path, encoding="utf-8") as lines:
+        for number, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            where = f"{path}:{number}"
+            try:
+                fields = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise InputError(f"{where}: not JSON ({exc.msg})") from None
+            if not isinstance(fields, dict) or "id" not in fields:
+                raise InputError(f"{where}: not a JSON object with an id")
+            yield _message(fields, where, labelled)
+
+
+def _chunks(messages: Iterator[Message]) -> Iterator[list[Message]]:
+    while chunk := list(islice(messages, CHUNK)):
+        yield chunk
+
+
+def classify_messages(classifier: Classifier, messages: list[Message]) -> list[Classification]:
+    pairs = [(m.subject, m.body) for m in messages]
+    many = getattr(classifier, "classify_many", None)
+    return many(pairs) if many else [classifier.classify(s, b) for s, b in pairs]
+
+
+def classify_file(classifier: Classifier, in_path: Path | str, out: TextIO) -> int:
+    """Write one JSON object per input line: id, label, labels, confidence, language."""
+    count = 0
+    for chunk in _chunks(read_messages(in_path)):
+        for message, result in zip(chunk, classify_messages(classifier, chunk)):
+            out.write(json.dumps({"id": message.id, "label": result.kind,
+                                  "labels": list(result.labels),
+                                  "confidence": result.confidence,
+                                  "language": result.language}, ensure_ascii=False) + "\n")
+        count += len(chunk)
+    return count
+
+
+def evaluate_file(classifier: Classifier, path: Path | str) -> Evaluation:
+    """Classify a labelled file and score it; languages are the file's where it gives them."""
+    gold, predicted, languages, gold_sets, predicted_sets = [], [], [], [], []
+    for chunk in _chunks(read_messages(path, labelled=True)):
+        for message, result in zip(chunk, classify_messages(classifier, chunk)):
+            gold.append(message.label)
+            predicted.append(result.kind)
+            languages.append(message.language or result.language)
+            gold_sets.append(message.labels)
+            predicted_sets.append(result.labels)
+    return evaluate(gold, predicted, languages, gold_sets, predicted_sets)
