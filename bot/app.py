@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -56,12 +57,23 @@ def build_app(settings: Settings, *, clock: Clock | None = None, engine: Engine 
         settings=settings,
         engine=engine,
         clock=clock or SystemClock(),
-        classifier=classifier or load_classifier(),
+        classifier=classifier or classifier_from_settings(settings),
         sink=sink or SmtpSink(settings.smtp),
         mailbox_factory=mailbox_factory or (lambda: ImapMailbox(settings.imap)),
         accounts=accounts or account_source_factory(settings),
         sms=sms or make_sms_sender(settings.verification.sms_sender),
     )
+
+
+def classifier_from_settings(settings: Settings) -> Classifier:
+    cfg = settings.classifier
+    path = Path(cfg.model_path)
+    if not path.is_absolute():
+        path = Path(__file__).resolve().parent.parent / path
+    kind = cfg.kind or ("model" if (path / "meta.json").is_file() else "rules")
+    if kind == "model":
+        return load_classifier("model", model_path=path, threshold=cfg.threshold)
+    return load_classifier("rules")
 
 
 def account_source_factory(settings: Settings) -> Callable[[Session], AccountSource]:

@@ -11,7 +11,10 @@ import typer
 from rich.console import Console
 
 from bot.config import ConfigError, Settings, load_settings
+from bot.cli_classify import register as register_classify
 from bot.cli_drafts import register as register_drafts
+from bot.cli_sla import register as register_sla
+from bot.cli_web import register as register_web
 from bot.cli_verify import register as register_verify
 from bot.logs import setup_logging
 
@@ -23,6 +26,9 @@ app.add_typer(tickets_app, name="tickets")
 app.add_typer(messages_app, name="messages")
 register_verify(app)
 register_drafts(app)
+register_classify(app)
+register_sla(app)
+register_web(app)
 
 console = Console()
 errors = Console(stderr=True)

@@ -9,6 +9,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from bot.sla.settings import DigestSettings, ReminderSettings, SlaRules, StaffSettings  # noqa: E402
+from bot.web.settings import WebSettings  # noqa: E402
+
 Security = Literal["none", "starttls", "tls"]
 
 # Environment variables that override secrets (and the database URL); see README.
@@ -51,7 +54,7 @@ class DatabaseSettings(Section):
     url: str = "sqlite:///supportbot.db"
 
 
-class SlaSettings(Section):
+class SlaSettings(SlaRules):
     days: int = Field(15, ge=1, le=365)
     timezone: str = "Asia/Shanghai"
 
@@ -98,6 +101,14 @@ class VerificationSettings(Section):
     sms_sender: Literal["none", "log"] = "none"
 
 
+class ClassifierSettings(Section):
+    # "model" (the trained spaCy pipeline), "rules" (spaCy patterns), or "" for the model
+    # when classifiers/model exists and the rules otherwise.
+    kind: Literal["", "model", "rules"] = ""
+    model_path: str = "classifiers/model"   # relative paths start at the project directory
+    threshold: float = Field(0.5, ge=0, le=1)  # a right's score from which it counts as asked
+
+
 class ExportSettings(Section):
     # Extra read-only queries for access exports: name -> SQL with :account_id; run against
     # `url`, or the [accounts] url when empty (source = "sql").
@@ -134,6 +145,11 @@ class Settings(BaseSettings):
     verification: VerificationSettings = VerificationSettings()
     export: ExportSettings = ExportSettings()
     deletion: DeletionSettings = DeletionSettings()
+    reminders: ReminderSettings = ReminderSettings()
+    digest: DigestSettings = DigestSettings()
+    staff: StaffSettings = StaffSettings()
+    web: WebSettings = WebSettings()
+    classifier: ClassifierSettings = ClassifierSettings()
 
     @classmethod
     def settings_customise_sources(

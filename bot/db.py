@@ -14,6 +14,8 @@ from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, SQLModel, create_engine
 
 from bot import models  # noqa: F401  (registers the tables)
+from bot.sla import models as sla_models  # noqa: F401  (the SLA tables)
+from bot.web import models as web_models  # noqa: F401  (staff sessions, cookie key)
 
 SessionFactory = Callable[[], Session]
 BASELINE = "0001"  # the first migration: the schema before migrations existed

@@ -6,7 +6,7 @@ from typing import Optional
 
 from datetime import timezone
 
-from sqlalchemy import Column, DateTime, LargeBinary, TypeDecorator, UniqueConstraint
+from sqlalchemy import Column, DateTime, Index, LargeBinary, TypeDecorator, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -44,6 +44,9 @@ class MailboxState(SQLModel, table=True):
 
 
 class Ticket(SQLModel, table=True):
+    # The staff queue counts by these facets from the index alone.
+    __table_args__ = (Index("ix_ticket_facets", "status", "kind", "language", "verification"),)
+
     id: Optional[int] = Field(default=None, primary_key=True)
     reference: Optional[str] = Field(default=None, unique=True, index=True)
     subject: str = ""
@@ -83,7 +86,7 @@ class InboundMessage(SQLModel, table=True):
     new_text: str = ""
     attachments: str = "[]"                # JSON list of file names
     language: str = ""
-    status: str = "handled"                # handled | quarantined
+    status: str = Field(default="handled", index=True)   # handled | quarantined
     quarantine_reason: Optional[str] = None
     flagged: bool = False                  # \Seen (and move) done on the server after commit
 

@@ -1,4 +1,4 @@
-"""The running bot: the mailbox watcher (IDLE or polling, reconnecting) and the outbox sender."""
+"""The running bot: mailbox watcher (IDLE or polling), outbox sender, SLA scheduler and staff console."""
 from __future__ import annotations
 
 import asyncio
@@ -15,6 +15,9 @@ from bot.mail.imap import CONNECTION_ERRORS
 from bot.pipeline.context import MessageContext
 from bot.pipeline.runner import Pipeline
 from bot.sender import SendReport, drain_outbox
+from bot.sla.scheduler import start_scheduler
+from bot.web.serve import serve_web
+from bot.web.settings import web_settings
 
 log = logging.getLogger(__name__)
 
@@ -101,10 +104,16 @@ class MailboxWatcher(threading.Thread):
 async def run_forever(app: App, stop: asyncio.Event) -> None:
     loop = asyncio.get_running_loop()
     wake = asyncio.Event()
-    watcher = MailboxWatcher(app, notify=lambda: loop.call_soon_threadsafe(wake.set))
+    notify = lambda: loop.call_soon_threadsafe(wake.set)  # noqa: E731
+    watcher = MailboxWatcher(app, notify=notify)
+    web_stop = asyncio.Event()
+    web = asyncio.create_task(serve_web(app, web_stop)) if web_settings(app.settings).enabled else None
     watcher.start()
+    scheduler = start_scheduler(app, loop=loop, notify=notify)
     try:
         while not stop.is_set():
+            if web is not None and web.done():
+                web.result()  # the console failed (e.g. its port is taken): stop with its error
             wake.clear()
             try:
                 await asyncio.to_thread(run_pending_actions, app.sessions, app.settings, app.clock)
@@ -116,5 +125,9 @@ async def run_forever(app: App, stop: asyncio.Event) -> None:
             for waiter in waiters:
                 waiter.cancel()
     finally:
+        scheduler.shutdown(wait=False)
+        web_stop.set()
+        if web is not None:
+            await asyncio.gather(web, return_exceptions=True)
         watcher.stop()
         await asyncio.to_thread(watcher.join, 10)

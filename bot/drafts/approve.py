@@ -8,6 +8,7 @@ from sqlmodel import Session, select
 from bot import audit
 from bot.models import ActionRun, Draft, DraftAttachment, InboundMessage, Ticket
 from bot.outbox import queue_mail
+from bot.sla import mark_completed
 from bot.verify.guard import require_verified
 
 if TYPE_CHECKING:
@@ -46,8 +47,8 @@ def approve(session: Session, draft_id: int, deps: Pipeline, *, actor: str, text
                      attachments=tuple((f.filename, f.content_type, f.data) for f in files))
     draft.edited, draft.text = final != draft.text, final
     draft.status, draft.decided_at, draft.decided_by, draft.outbox_id = "approved", now, actor, row.id
-    ticket.status = "answered"
-    session.add_all([draft, ticket])
+    session.add(draft)
+    mark_completed(session, ticket, deps.settings, now, actor=actor)  # the 15-day clock stops here
     audit.record(session, now, "draft.approved", ticket_id=ticket.id, actor=actor, draft_id=draft.id,
                  edited=draft.edited, outbox_id=row.id)
     if draft.kind == "deletion":

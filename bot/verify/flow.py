@@ -11,6 +11,7 @@ from bot.accounts import Account
 from bot.accounts.phones import mask_phone
 from bot.models import Challenge, Ticket
 from bot.outbox import queue_mail
+from bot.sla import recompute_due
 from bot.verify.authresults import sender_authenticated
 from bot.drafts.create import create_draft
 from bot.verify.guard import NotVerified, require_verified  # noqa: F401 (re-exported)
@@ -30,6 +31,7 @@ def begin(session: Session, ctx: MessageContext, deps: Pipeline) -> None:
     audit.record(session, deps.clock.now(), "account.match", ticket_id=ctx.ticket.id,
                  inbound_id=ctx.inbound.id, **match.evidence())
     _act_on_match(session, ctx, deps, match)
+    recompute_due(session, ctx.ticket, deps.settings, deps.clock.now())
 
 
 def follow_up(session: Session, ctx: MessageContext, deps: Pipeline) -> None:
@@ -43,6 +45,7 @@ def follow_up(session: Session, ctx: MessageContext, deps: Pipeline) -> None:
                      inbound_id=ctx.inbound.id, **match.evidence())
         if match.status == "matched":
             _act_on_match(session, ctx, deps, match)
+    recompute_due(session, ticket, deps.settings, deps.clock.now())  # verified, or no longer waiting
 
 
 def _act_on_match(session: Session, ctx: MessageContext, deps: Pipeline, match: AccountMatch) -> None:
@@ -107,6 +110,7 @@ def issue_challenge(session: Session, ticket: Ticket, account: Account, deps: Pi
     audit.record(session, now, "verification.challenged", ticket_id=ticket.id, actor=actor, channel=channel,
                  sent_to=mask_phone(sent_to) if channel == "sms" else sent_to, challenge_id=challenge.id,
                  expires_at=challenge.expires_at)
+    recompute_due(session, ticket, deps.settings, now, actor=actor)
     return challenge
 
 
@@ -161,6 +165,7 @@ def decide_manually(session: Session, ticket: Ticket, deps: Pipeline, *, actor: 
     session.add(ticket)
     audit.record(session, now, "verification.refused" if refuse else "verification.verified", ticket_id=ticket.id,
                  actor=actor, method="manual", reason=reason.strip(), account_id=ticket.account_id)
+    recompute_due(session, ticket, deps.settings, now, actor=actor)
     if not refuse:
         create_draft(session, ticket, deps, actor=actor)
 

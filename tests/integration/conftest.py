@@ -38,6 +38,7 @@ def write_config(path, *, imap, smtp, database_url: str, security: str = "startt
         f'host = "{smtp.host}"\nport = {smtp.port}\nsecurity = "none"\nfrom_address = "support@esl.example"\n'
         "[database]\n"
         f'url = "{database_url}"\n'
+        "[web]\nport = 0\n"   # the console listens on a free port, never a fixed one
     )
 
 

@@ -1,0 +1,120 @@
+"""The queue's and quarantine's queries: one page of rows, filters, and a count for every filter value."""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from urllib.parse import urlencode
+
+from sqlalchemy import func, or_
+from sqlmodel import Session, select
+
+from bot.config import Settings
+from bot.models import Draft, InboundMessage, Ticket
+from bot.sla import days_left
+
+DIMENSIONS = ("status", "kind", "language", "verification")
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    status: str | None = "open"          # None: every status
+    kind: str | None = None
+    language: str | None = None
+    verification: str | None = None
+    q: str = ""                          # a reference or a requester's address
+    page: int = 1
+
+    def search(self) -> list:
+        q = self.q.strip()
+        return [or_(Ticket.reference == q.upper(), Ticket.requester == q.lower())] if q else []
+
+    def conditions(self) -> list:
+        return [getattr(Ticket, dim) == getattr(self, dim) for dim in DIMENSIONS if getattr(self, dim)] + self.search()
+
+    def link(self, **changes) -> str:
+        """The queue's URL with `changes` applied (a value of None clears that filter)."""
+        target = replace(self, page=1, **changes) if "page" not in changes else replace(self, **changes)
+        params = {dim: getattr(target, dim) for dim in DIMENSIONS}
+        params["status"] = params["status"] or "all"   # no status in the URL means "open"
+        if target.q:
+            params["q"] = target.q
+        if target.page > 1:
+            params["page"] = str(target.page)
+        return "/?" + urlencode({k: v for k, v in params.items() if v})
+
+
+@dataclass
+class QueuePage:
+    rows: list[dict]
+    total: int
+    page: int
+    pages: int
+    facets: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+
+
+def _grouped(session: Session, dims: tuple[str, ...], where: list) -> list[tuple[dict, int]]:
+    columns = [getattr(Ticket, dim) for dim in dims]
+    rows = session.exec(select(*columns, func.count()).where(*where).group_by(*columns)).all()
+    return [(dict(zip(dims, values, strict=True)), count) for *values, count in rows]
+
+
+def facet_counts(session: Session, f: QueueFilter) -> tuple[dict[str, list[tuple[str, int]]], int]:
+    """For each filter, how many tickets each value would show given the other filters; and the total.
+
+    A GROUP BY (a few dozen groups) answers every filter at once. With a status chosen, as in
+    the everyday queue, only that status's tickets are grouped, and the statuses counted apart."""
+    others = DIMENSIONS[1:]
+    if f.status:
+        groups = [({**row, "status": f.status}, n) for row, n in
+                  _grouped(session, others, [Ticket.status == f.status, *f.search()])]
+        by_status = _grouped(session, ("status",), replace(f, status=None).conditions())
+    else:
+        groups, by_status = _grouped(session, DIMENSIONS, f.search()), []
+    counts = {dim: Counter() for dim in DIMENSIONS}
+    total = 0
+    for row, count in groups:
+        misses = [dim for dim in DIMENSIONS if getattr(f, dim) and row[dim] != getattr(f, dim)]
+        total += count if not misses else 0
+        for dim in DIMENSIONS:
+            if not misses or misses == [dim]:
+                counts[dim][row[dim]] += count
+    if f.status:
+        counts["status"] = Counter({row["status"]: n for row, n in by_status})
+    return {dim: sorted(c.items(), key=lambda kv: (-kv[1], kv[0])) for dim, c in counts.items()}, total
+
+
+def queue_page(session: Session, settings: Settings, now: datetime, f: QueueFilter, page_size: int) -> QueuePage:
+    """Most urgent first: by due date, then by ticket number."""
+    facets, total = facet_counts(session, f)
+    pages = max(1, -(-total // page_size))
+    page = min(max(1, f.page), pages)
+    tickets = session.exec(select(Ticket).where(*f.conditions()).order_by(Ticket.due_at, Ticket.id)
+                           .offset((page - 1) * page_size).limit(page_size)).all()
+    ids = [t.id for t in tickets]
+    drafted = set(session.exec(select(Draft.ticket_id).where(Draft.ticket_id.in_(ids), Draft.status == "pending"))) \
+        if ids else set()
+    rows = [{"ticket": t, "days_left": days_left(t.due_at, now, settings.sla), "draft_ready": t.id in drafted}
+            for t in tickets]
+    return QueuePage(rows=rows, total=total, page=page, pages=pages, facets=facets)
+
+
+def quarantine_count(session: Session) -> int:
+    return session.exec(select(func.count()).select_from(InboundMessage)
+                        .where(InboundMessage.status == "quarantined")).one()
+
+
+def quarantine_page(session: Session, page: int, page_size: int) -> tuple[list[dict], int, int, int]:
+    """Quarantined messages, newest first, without their raw bytes: (rows, page, pages, total)."""
+    total = quarantine_count(session)
+    pages = max(1, -(-total // page_size))
+    page = min(max(1, page), pages)
+    columns = (InboundMessage.id, InboundMessage.received_at, InboundMessage.sender, InboundMessage.subject,
+               InboundMessage.quarantine_reason, InboundMessage.new_text, InboundMessage.folder,
+               InboundMessage.uid, Ticket.reference)
+    query = (select(*columns).join(Ticket, InboundMessage.ticket_id == Ticket.id, isouter=True)
+             .where(InboundMessage.status == "quarantined").order_by(InboundMessage.id.desc())
+             .offset((page - 1) * page_size).limit(page_size))
+    names = ("id", "received_at", "sender", "subject", "reason", "new_text", "folder", "uid", "ticket")
+    rows = [dict(zip(names, r, strict=True)) for r in session.exec(query)]
+    return rows, page, pages, total

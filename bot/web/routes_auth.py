@@ -1,0 +1,61 @@
+"""Logging in and out: /login (form and check) and /logout."""
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse
+from starlette.responses import Response
+
+from bot import audit
+from bot.db import transaction
+from bot.models import StaffUser
+from bot.web.auth import authenticate, end_session, session_user, start_session
+from bot.web.render import render
+from bot.web.security import bot_app, check_csrf, safe_next, staff_form
+
+log = logging.getLogger(__name__)
+router = APIRouter()
+
+
+@router.get("/login")
+def login_form(request: Request, next: str = "/") -> Response:
+    app = bot_app(request)
+    token = request.session.get("sid")
+    if token:
+        with app.sessions() as session:
+            if session_user(session, token, app.clock.now()) is not None:
+                return RedirectResponse(safe_next(next), status_code=303)
+    return render(request, "login.html", next=safe_next(next), email="", error="")
+
+
+@router.post("/login")
+def login(request: Request, email: Annotated[str, Form(max_length=320)] = "",
+          password: Annotated[str, Form(max_length=1024)] = "",
+          next: Annotated[str, Form()] = "/", csrf_token: Annotated[str, Form()] = "") -> Response:
+    check_csrf(request, csrf_token)
+    app = bot_app(request)
+    web = request.app.state.web
+    with transaction(app.sessions) as session:
+        user = authenticate(session, email, password)
+        if user is not None:
+            token = start_session(session, user, now=app.clock.now(), hours=web.session_hours)
+            audit.record(session, app.clock.now(), "staff.login", actor=f"staff:{user.email}")
+    if user is None:
+        log.info("failed staff login")
+        return render(request, "login.html", status_code=401, next=safe_next(next), email=email.strip(),
+                      error="Wrong email or password, or the account is disabled.")
+    request.session.clear()  # a fresh session: new CSRF token, nothing carried over from before login
+    request.session["sid"] = token
+    return RedirectResponse(safe_next(next), status_code=303)
+
+
+@router.post("/logout")
+def logout(request: Request, user: Annotated[StaffUser, Depends(staff_form)]) -> Response:
+    app = bot_app(request)
+    with transaction(app.sessions) as session:
+        end_session(session, request.session.get("sid", ""))
+        audit.record(session, app.clock.now(), "staff.logout", actor=f"staff:{user.email}")
+    request.session.clear()
+    return RedirectResponse("/login", status_code=303)

@@ -1,0 +1,151 @@
+"""The ticket page and the staff decisions taken on it: approve/reject a draft, reclassify, verify."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, BackgroundTasks, Depends, Form, HTTPException, Request
+from fastapi.responses import RedirectResponse
+from sqlmodel import Session, select
+from starlette.responses import Response
+
+from bot.classify import KINDS
+from bot.db import transaction
+from bot.drafts.actions import run_pending_actions
+from bot.drafts.approve import DraftError, approve, reject
+from bot.models import Draft, DraftAttachment, StaffUser, Ticket
+from bot.tickets import reclassify
+from bot.verify import flow
+from bot.verify.guard import NotVerified
+from bot.web.render import render
+from bot.web.security import bot_app, current_user, flash, staff_form
+from bot.web.ticket_view import find_ticket, ticket_page
+
+router = APIRouter()
+Staff = Annotated[StaffUser, Depends(current_user)]
+StaffPost = Annotated[StaffUser, Depends(staff_form)]
+Text = Annotated[str, Form(max_length=200_000)]
+
+
+def actor(user: StaffUser) -> str:
+    return f"staff:{user.email}"
+
+
+def _to_ticket(reference: str) -> RedirectResponse:
+    return RedirectResponse(f"/tickets/{reference}", status_code=303)
+
+
+def _decide(request: Request, reference: str, decision: Callable[[Session, Ticket], str]) -> Response:
+    """Run one decision in one transaction; its refusal (not verified, already decided...) is shown, not raised."""
+    app = bot_app(request)
+    try:
+        with transaction(app.sessions) as session:
+            ticket = find_ticket(session, reference)
+            if ticket is None:
+                raise HTTPException(404, f"No ticket {reference}.")
+            done = decision(session, ticket)
+    except (DraftError, NotVerified, ValueError) as exc:
+        flash(request, "error", str(exc))
+    else:
+        flash(request, "ok", done)
+    return _to_ticket(reference.upper())
+
+
+@router.get("/tickets/{reference}")
+def ticket(request: Request, reference: str, user: Staff) -> Response:
+    app = bot_app(request)
+    with app.sessions() as session:
+        page = ticket_page(session, app, reference)
+    if page is None:
+        raise HTTPException(404, f"No ticket {reference}.")
+    return render(request, "ticket.html", section="queue", kinds=KINDS, **page)
+
+
+def _draft_reference(request: Request, draft_id: int) -> str:
+    with bot_app(request).sessions() as session:
+        found = session.exec(select(Ticket.reference).join(Draft, Draft.ticket_id == Ticket.id)
+                             .where(Draft.id == draft_id)).first()
+    if found is None:
+        raise HTTPException(404, f"No draft {draft_id}.")
+    return found
+
+
+@router.post("/drafts/{draft_id}/approve")
+def approve_draft(request: Request, draft_id: int, text: Text, user: StaffPost,
+                  background: BackgroundTasks) -> Response:
+    app = bot_app(request)
+
+    def decide(session: Session, _ticket: Ticket) -> str:
+        draft = approve(session, draft_id, app.pipeline, actor=actor(user), text=text)
+        # Deletions run their side effects after the approval has committed, off the request.
+        background.add_task(run_pending_actions, app.sessions, app.settings, app.clock)
+        return f"Approved{' with your edits' if draft.edited else ''}: the reply to {draft.to_address} is queued."
+    return _decide(request, _draft_reference(request, draft_id), decide)
+
+
+@router.post("/drafts/{draft_id}/reject")
+def reject_draft(request: Request, draft_id: int, user: StaffPost, reason: Text = "") -> Response:
+    app = bot_app(request)
+
+    def decide(session: Session, _ticket: Ticket) -> str:
+        reject(session, draft_id, app.pipeline, actor=actor(user), reason=reason)
+        return "Rejected: nothing was sent."
+    return _decide(request, _draft_reference(request, draft_id), decide)
+
+
+@router.post("/tickets/{reference}/reclassify")
+def reclassify_ticket(request: Request, reference: str, user: StaffPost, kind: Annotated[str, Form()] = "") -> Response:
+    app = bot_app(request)
+
+    def decide(session: Session, ticket: Ticket) -> str:
+        if kind == ticket.kind:
+            raise ValueError(f"the ticket is already {kind}")
+        reclassify(session, ticket, kind, app.pipeline, actor=actor(user))
+        return f"Now {kind}."
+    return _decide(request, reference, decide)
+
+
+@router.post("/tickets/{reference}/verify")
+def verify_ticket(request: Request, reference: str, user: StaffPost, decision: Annotated[str, Form()] = "",
+                  reason: Text = "", account: Annotated[str, Form(max_length=200)] = "") -> Response:
+    app = bot_app(request)
+
+    def decide(session: Session, ticket: Ticket) -> str:
+        if decision not in ("verify", "refuse"):
+            raise ValueError("choose verify or refuse")
+        if account.strip() and account.strip() != ticket.account_id:
+            if app.accounts(session).get(account.strip()) is None:
+                raise ValueError(f"no account {account.strip()}")
+            ticket.account_id = account.strip()   # the account staff matched, as `verify --account`
+        flow.decide_manually(session, ticket, app.pipeline, actor=actor(user), reason=reason,
+                             refuse=decision == "refuse")
+        return f"Requester {ticket.verification}."
+    return _decide(request, reference, decide)
+
+
+@router.post("/tickets/{reference}/resend-code")
+def resend_code(request: Request, reference: str, user: StaffPost) -> Response:
+    app = bot_app(request)
+
+    def decide(session: Session, ticket: Ticket) -> str:
+        found = app.accounts(session).get(ticket.account_id) if ticket.account_id else None
+        if found is None:
+            raise ValueError("the ticket has no matched account: verify it manually with an account ID first")
+        challenge = flow.issue_challenge(session, ticket, found, app.pipeline, actor=actor(user))
+        if challenge is None:  # recorded in the audit trail by issue_challenge
+            return "No code could be sent: the account has no registered address and no SMS sender. Decide manually."
+        return f"A fresh code is on its way by {challenge.channel}."
+    return _decide(request, reference, decide)
+
+
+@router.get("/drafts/{draft_id}/attachments/{attachment_id}")
+def attachment(request: Request, draft_id: int, attachment_id: int, user: Staff) -> Response:
+    with bot_app(request).sessions() as session:
+        found = session.get(DraftAttachment, attachment_id)
+    if found is None or found.draft_id != draft_id:
+        raise HTTPException(404, "No such attachment.")
+    # Always a download, never rendered in our origin (the HTML export is the requester's data).
+    return Response(found.data, media_type=found.content_type,
+                    headers={"Content-Disposition": f"attachment; filename*=utf-8''{quote(found.filename)}",
+                             "Content-Security-Policy": "sandbox"})

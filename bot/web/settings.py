@@ -1,0 +1,50 @@
+"""The [web] section: where the staff console listens and how its sessions behave."""
+from __future__ import annotations
+
+import ipaddress
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+# bot.config imports this module for its [web] section, so it cannot import bot.config's
+# Section; the same rule here: unknown keys are refused.
+
+
+class WebSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True                # served by `supportbot run` as well as `supportbot web`
+    host: str = "127.0.0.1"
+    port: int = Field(8025, ge=0, le=65535)
+    # Signs the session cookie; prefer SUPPORTBOT_WEB__SECRET_KEY. Empty: one is generated
+    # once and kept in the database (table websecret), shared by every process using it.
+    secret_key: str = ""
+    # "auto": Secure cookies unless the console listens on loopback only (plain http on
+    # localhost); set true behind a TLS reverse proxy on loopback.
+    cookie_secure: bool | Literal["auto"] = "auto"
+    session_hours: int = Field(12, ge=1, le=24 * 30)
+    page_size: int = Field(50, ge=10, le=500)
+    password_min_length: int = Field(12, ge=8, le=128)
+    # Addresses whose X-Forwarded-Proto/For uvicorn believes (a reverse proxy), comma-separated.
+    forwarded_allow_ips: str = "127.0.0.1"
+
+    @property
+    def secure_cookies(self) -> bool:
+        if self.cookie_secure != "auto":
+            return bool(self.cookie_secure)
+        return not is_loopback(self.host)
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def web_settings(settings: object) -> WebSettings:
+    """The [web] section of the bot's settings, or the defaults while Settings has none."""
+    found = getattr(settings, "web", None)
+    return found if isinstance(found, WebSettings) else WebSettings()
