@@ -1,40 +1,26 @@
 """Debian's Chromium for the browser tests: installed with apt-get when missing and we are root."""
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
+
+from tests.support.apt import apt_install
 
 CHROMIUM = Path("/usr/bin/chromium")
 # A small CJK font, so that Chinese text in screenshots is drawn rather than boxes.
 CJK_FONT = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
 PACKAGES = {CHROMIUM: "chromium", CJK_FONT: "fonts-wqy-microhei"}
-APT_TIMEOUT = 900
 # Flags that keep a headless Chromium off the network and quiet inside a container.
 LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
-def _apt_get(*args: str) -> bool:
-    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    try:
-        return subprocess.run(["apt-get", "-q", *args], env=env, capture_output=True,
-                              timeout=APT_TIMEOUT, check=False).returncode == 0
-    except subprocess.TimeoutExpired:
-        return False
-
-
 def ensure_chromium() -> Path | None:
     """The Chromium binary, installing Debian's packages if root may; None when it cannot be had."""
     missing = [package for path, package in PACKAGES.items() if not path.exists()]
-    if not missing or os.geteuid() != 0 or not shutil.which("apt-get"):
-        return CHROMIUM if CHROMIUM.exists() else None
-    install = ("install", "-y", "--no-install-recommends", *missing)
-    if not _apt_get(*install) and _apt_get("update"):
-        _apt_get(*install)
+    if missing:
+        apt_install(*missing)
     return CHROMIUM if CHROMIUM.exists() else None
 
 

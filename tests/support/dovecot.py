@@ -18,8 +18,9 @@ from typing import Sequence
 
 from imapclient import IMAPClient
 
+from tests.support.apt import apt_install
+
 SBIN_PATH = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin"])
-APT_TIMEOUT = 600
 START_TIMEOUT = 20.0
 STOP_TIMEOUT = 15.0
 
@@ -77,23 +78,11 @@ _running: set[DovecotServer] = set()
 def ensure_dovecot() -> str | None:
     """Path to the dovecot binary, installing dovecot-imapd if root may."""
     found = shutil.which("dovecot", path=SBIN_PATH)
-    if found or os.geteuid() != 0 or not shutil.which("apt-get"):
-        return found
-    # Without an init system (and with Docker's policy-rc.d) the package does
-    # not start the system-wide service; this harness never uses it anyway.
-    install = ("install", "-y", "--no-install-recommends", "dovecot-imapd")
-    if not _apt_get(*install) and _apt_get("update"):
-        _apt_get(*install)
+    if not found:
+        # Without an init system (and with Docker's policy-rc.d) the package does
+        # not start the system-wide service; this harness never uses it anyway.
+        apt_install("dovecot-imapd")
     return shutil.which("dovecot", path=SBIN_PATH)
-
-
-def _apt_get(*args: str) -> bool:
-    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    try:
-        return subprocess.run(["apt-get", "-q", *args], env=env, capture_output=True,
-                              timeout=APT_TIMEOUT, check=False).returncode == 0
-    except subprocess.TimeoutExpired:
-        return False
 
 
 def _unprivileged_user(*names: str) -> pwd.struct_passwd:
