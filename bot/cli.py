@@ -24,11 +24,6 @@ tickets_app = typer.Typer(help="Tickets (one per request).", no_args_is_help=Tru
 messages_app = typer.Typer(help="Stored inbound messages.", no_args_is_help=True)
 app.add_typer(tickets_app, name="tickets")
 app.add_typer(messages_app, name="messages")
-register_verify(app)
-register_drafts(app)
-register_classify(app)
-register_sla(app)
-register_web(app)
 
 console = Console()
 errors = Console(stderr=True)
@@ -169,3 +164,11 @@ def _session(ctx: typer.Context):
 def _print_json_lines(rows: list[dict]) -> None:
     for row in rows:
         sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+# Commands of the other areas, listed after the everyday ones above.
+register_drafts(app)
+register_verify(app)
+register_classify(app)
+register_sla(app)
+register_web(app)

@@ -28,5 +28,5 @@ def setup_logging(verbose: bool = False) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
-    for noisy in ("imapclient", "mail.log", "aiosmtpd", "pymap", "asyncio"):
+    for noisy in ("imapclient", "mail.log", "aiosmtpd", "pymap", "asyncio", "alembic", "apscheduler"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -22,7 +22,7 @@ def queue_mail(
     *,
     settings: Settings,
     now: datetime,
-    ticket: Ticket,
+    ticket: Ticket | None,
     kind: str,
     to: str,
     subject: str,
@@ -33,25 +33,28 @@ def queue_mail(
     actor: str = "bot",
     attachments: tuple[tuple[str, str, bytes], ...] = (),
     html: str | None = None,
+    about: tuple[int, ...] = (),
 ) -> OutboxMessage:
-    """Add one outgoing mail to the session; the sender picks it up once this commits."""
+    """Add one outgoing mail to the session; the sender picks it up once this commits.
+
+    `ticket` is None for mail about many tickets (reminders, digests), listed in `about`."""
     smtp = settings.smtp
     message_id = new_message_id(smtp.from_address)
-    if ticket.reference not in subject:
-        subject = f"[{ticket.reference}] {subject}"  # every mail we send carries the reference
+    if ticket is not None and ticket.reference not in subject:
+        subject = f"[{ticket.reference}] {subject}"  # every mail about a ticket carries its reference
     raw = compose(
         from_address=smtp.from_address, from_name=smtp.from_name, to=to, subject=subject, text=text,
         message_id=message_id, date=now, in_reply_to=in_reply_to, references=references,
         auto_submitted=auto_submitted, kind=kind, attachments=attachments, html=html,
     )
     row = OutboxMessage(
-        ticket_id=ticket.id, kind=kind, to_address=to, subject=subject, message_id=message_id,
+        ticket_id=ticket.id if ticket else None, kind=kind, to_address=to, subject=subject, message_id=message_id,
         raw=raw, next_attempt_at=now, created_at=now,
     )
     session.add(row)
     session.flush()
-    audit.record(session, now, "mail.queued", ticket_id=ticket.id, actor=actor, kind=kind,
-                 outbox_id=row.id, message_id=message_id)
+    audit.record(session, now, "mail.queued", ticket_id=ticket.id if ticket else None, actor=actor, kind=kind,
+                 outbox_id=row.id, message_id=message_id, **({"to": to, "tickets": list(about[:200])} if about else {}))
     return row
 
 

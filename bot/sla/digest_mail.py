@@ -13,7 +13,7 @@ from sqlmodel import Session
 from bot.models import OutboxMessage
 from bot.sla.chart import backlog_chart_html, sparkline
 from bot.sla.digest import DigestFigures, digest_figures
-from bot.sla.mailing import queue_staff_mail
+from bot.outbox import queue_mail
 from bot.sla.models import DigestSent
 
 if TYPE_CHECKING:
@@ -64,8 +64,9 @@ def queue_digest(session: Session, *, settings: Settings, now: datetime, rendere
     if not to:
         raise ValueError("no recipients: set [staff] managers")
     digest = render_digest(digest_figures(session, settings, now), renderer)
-    return [queue_staff_mail(session, settings=settings, now=now, kind="digest", to=address,
-                             subject=digest.subject, text=digest.text, html=digest.html) for address in to]
+    return [queue_mail(session, settings=settings, now=now, ticket=None, kind="digest", to=address,
+                       subject=digest.subject, text=digest.text, html=digest.html,
+                       auto_submitted="auto-generated") for address in to]
 
 
 def latest_slot(cron: str, timezone: str, now: datetime) -> datetime | None:

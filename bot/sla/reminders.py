@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 from bot import audit
 from bot.models import Ticket
 from bot.sla.calendar import day_start, days_left, local_date, local_day
-from bot.sla.mailing import queue_staff_mail
+from bot.outbox import queue_mail
 from bot.sla.models import ReminderSent, TicketSla
 from bot.sla.queries import open_statuses
 from bot.sla.settings import sla_rules
@@ -132,5 +132,6 @@ def _queue_reminder(session: Session, settings: Settings, now: datetime, rendere
                            due=len(lines) - len(overdue), timezone=settings.sla.timezone,
                            today=local_date(now, settings.sla), managers=settings.staff.managers,
                            escalated=recipient in settings.staff.managers and bool(overdue))
-    queue_staff_mail(session, settings=settings, now=now, kind="reminder", to=recipient, subject=mail.subject,
-                     text=mail.text, ticket_ids=tuple(line.ticket_id for line in lines))
+    queue_mail(session, settings=settings, now=now, ticket=None, kind="reminder", to=recipient,
+               subject=mail.subject, text=mail.text, auto_submitted="auto-generated",
+               about=tuple(line.ticket_id for line in lines))

@@ -8,7 +8,7 @@ from sqlmodel import Session, select
 
 from bot.mail.compose import compose
 from bot.models import AuditEvent
-from bot.sla.mailing import queue_staff_mail
+from bot.outbox import queue_mail
 from tests.unit.test_sla_support import sla_settings
 
 WHEN = datetime(2026, 11, 24, 2, tzinfo=timezone.utc)
@@ -43,8 +43,9 @@ def test_html_and_attachments_together():
 
 def test_staff_mail_is_queued_auto_generated_and_audited(engine):
     with Session(engine) as s:
-        row = queue_staff_mail(s, settings=sla_settings(), now=WHEN, kind="digest", to="boss@esl.example",
-                               subject="SLA digest", text="t\n", html="<p>h</p>", ticket_ids=(1, 2))
+        row = queue_mail(s, settings=sla_settings(), now=WHEN, ticket=None, kind="digest", to="boss@esl.example",
+                         subject="SLA digest", text="t\n", html="<p>h</p>", auto_submitted="auto-generated",
+                         about=(1, 2))
         s.commit()
         msg = _parse(row.raw)
         event = s.exec(select(AuditEvent).where(AuditEvent.action == "mail.queued")).one()
