@@ -11,10 +11,10 @@ from bot.classify.dataset import HELDOUT_FILE, TRAIN_FILE, load_source, read_exa
 from bot.classify.training import train
 
 # Regression floors, a little under what the committed model measures
-# (macro-F1 0.893, en 0.891, zh 0.922 on 508 held-out examples); the issue's
+# (macro-F1 0.898, en 0.903, zh 0.931 on 584 held-out examples); the issue's
 # targets (0.95, 0.92) are above both.
 MACRO_F1_FLOOR = 0.87
-LANGUAGE_FLOORS = {"en": 0.87, "zh": 0.90}
+LANGUAGE_FLOORS = {"en": 0.88, "zh": 0.91}
 
 
 @pytest.fixture(scope="module")
