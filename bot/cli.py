@@ -55,8 +55,8 @@ def _app(ctx: typer.Context):
 @app.command()
 def init(ctx: typer.Context) -> None:
     """Create or upgrade the database schema."""
-    from bot.db import init_db, make_engine
-    init_db(make_engine(_settings(ctx).database.url))
+    from bot.db import open_database
+    open_database(_settings(ctx).database.url)
     console.print(f"database ready: {_settings(ctx).database.url}")
 
 
@@ -155,10 +155,8 @@ def messages_list(ctx: typer.Context, as_json: bool = typer.Option(False, "--jso
 
 
 def _session(ctx: typer.Context):
-    from bot.db import init_db, make_engine, session_factory
-    engine = make_engine(_settings(ctx).database.url)
-    init_db(engine)
-    return session_factory(engine)()
+    from bot.db import open_database
+    return open_database(_settings(ctx).database.url)()
 
 
 def _print_json_lines(rows: list[dict]) -> None:

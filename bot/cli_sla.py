@@ -15,10 +15,8 @@ errors = Console(stderr=True, markup=False)  # messages name settings like [staf
 
 
 def _sessions(ctx: typer.Context):
-    from bot.db import init_db, make_engine, session_factory
-    engine = make_engine(ctx.obj.database.url)
-    init_db(engine)
-    return session_factory(engine)
+    from bot.db import open_database
+    return open_database(ctx.obj.database.url)
 
 
 def _now():

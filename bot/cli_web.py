@@ -17,11 +17,8 @@ errors = Console(stderr=True)
 
 
 def _sessions(ctx: typer.Context):
-    from bot.db import init_db, make_engine, session_factory
-    from bot.web import models  # noqa: F401  (the console's tables, for init_db)
-    engine = make_engine(ctx.obj.database.url)
-    init_db(engine)
-    return session_factory(engine)
+    from bot.db import open_database
+    return open_database(ctx.obj.database.url)
 
 
 def _min_length(ctx: typer.Context) -> int:

@@ -92,6 +92,13 @@ def init_db(engine: Engine) -> None:
             conn.execute(text(statement))
 
 
+def open_database(url: str) -> SessionFactory:
+    """Sessions on `url`, its schema created or upgraded first (what every CLI command needs)."""
+    engine = make_engine(url)
+    init_db(engine)
+    return session_factory(engine)
+
+
 def session_factory(engine: Engine) -> SessionFactory:
     def new_session() -> Session:
         return Session(engine, expire_on_commit=False)

@@ -91,6 +91,8 @@ def thread(ctx: MessageContext, session: Session, deps: Pipeline) -> None:
 
 
 def classify(ctx: MessageContext, session: Session, deps: Pipeline) -> None:
+    if ctx.ticket is not None or ctx.machine_reason:
+        return  # only a new request needs a kind; follow-ups and machine mail skip the model
     msg = ctx.parsed
     ctx.classification = deps.classifier.classify(msg.normalized_subject, msg.new_text or msg.text)
     ctx.inbound.language = ctx.classification.language
