@@ -89,6 +89,7 @@ class InboundMessage(SQLModel, table=True):
     status: str = Field(default="handled", index=True)   # handled | quarantined
     quarantine_reason: Optional[str] = None
     flagged: bool = False                  # \Seen (and move) done on the server after commit
+    purged_at: Optional[datetime] = _utc(nullable=True)   # raw body removed under the retention rule
 
 
 class AuditEvent(SQLModel, table=True):
@@ -104,6 +105,9 @@ class AuditEvent(SQLModel, table=True):
 
 
 class OutboxMessage(SQLModel, table=True):
+    # Loop protection counts recent automatic mail per address from this index.
+    __table_args__ = (Index("ix_outbox_recipient_recent", "to_address", "created_at"),)
+
     id: Optional[int] = Field(default=None, primary_key=True)
     ticket_id: Optional[int] = Field(default=None, foreign_key="ticket.id", index=True)
     kind: str                              # ack | reply | ...
@@ -117,6 +121,18 @@ class OutboxMessage(SQLModel, table=True):
     last_error: Optional[str] = None
     created_at: datetime = _utc(nullable=False)
     sent_at: Optional[datetime] = _utc(nullable=True)
+    claim_token: Optional[str] = None      # which sender's claim holds the row while "sending"
+    # Committed just before the SMTP transaction: a crash after it leaves the mail "in doubt".
+    send_started_at: Optional[datetime] = _utc(nullable=True)
+
+
+class SuppressedAddress(SQLModel, table=True):
+    """An address that gets no automatic mail, e.g. because earlier automatic mail to it bounced."""
+
+    address: str = Field(primary_key=True)      # lower-cased
+    reason: str                                 # bounced | ...
+    created_at: datetime = _utc(nullable=False)
+    inbound_id: Optional[int] = Field(default=None, foreign_key="inboundmessage.id")
 
 
 class Challenge(SQLModel, table=True):
