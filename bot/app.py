@@ -17,9 +17,11 @@ from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.db import SessionFactory, init_db, make_engine, session_factory
 from bot.mail.imap import ImapMailbox, Mailbox
+from bot.mail.sent_copies import ImapSentCopies, SentCopies
 from bot.mail.sink import MailSink, SmtpSink
 from bot.pipeline.runner import Pipeline
 from bot.render import MailRenderer
+from bot.sender import SendReport, drain_outbox
 from bot.verify.sms import SmsSender, make_sms_sender
 
 
@@ -34,6 +36,7 @@ class App:
     accounts: Callable[[Session], AccountSource]
     sms: SmsSender | None = None
     renderer: MailRenderer = field(default_factory=MailRenderer)
+    sent_copies: SentCopies | None = None   # settles mail left in doubt by a crash; see bot/sender.py
 
     @property
     def sessions(self) -> SessionFactory:
@@ -45,11 +48,17 @@ class App:
                         classifier=self.classifier, renderer=self.renderer, accounts=self.accounts,
                         sms=self.sms)
 
+    async def drain_outbox(self) -> SendReport:
+        """Send every mail due now."""
+        return await drain_outbox(self.sessions, self.sink, self.clock, self.settings.smtp,
+                                  sent_copies=self.sent_copies)
+
 
 def build_app(settings: Settings, *, clock: Clock | None = None, engine: Engine | None = None,
               sink: MailSink | None = None, mailbox_factory: Callable[[], Mailbox] | None = None,
               classifier: Classifier | None = None, accounts: Callable[[Session], AccountSource] | None = None,
-              sms: SmsSender | None = None, create_schema: bool = True) -> App:
+              sms: SmsSender | None = None, sent_copies: SentCopies | None = None,
+              create_schema: bool = True) -> App:
     engine = engine or make_engine(settings.database.url)
     if create_schema:
         init_db(engine)
@@ -62,7 +71,14 @@ def build_app(settings: Settings, *, clock: Clock | None = None, engine: Engine 
         mailbox_factory=mailbox_factory or (lambda: ImapMailbox(settings.imap)),
         accounts=accounts or account_source_factory(settings),
         sms=sms or make_sms_sender(settings.verification.sms_sender),
+        sent_copies=sent_copies or sent_copies_from_settings(settings),
     )
+
+
+def sent_copies_from_settings(settings: Settings) -> SentCopies | None:
+    if settings.smtp.sent_copy_folder and settings.mailbox_configured:
+        return ImapSentCopies(settings.imap, settings.smtp.sent_copy_folder)
+    return None
 
 
 def classifier_from_settings(settings: Settings) -> Classifier:

@@ -28,9 +28,11 @@ def _send_queued(ctx: typer.Context, sessions) -> None:
     """Send what was just queued (and anything else due), as `run --once` would."""
     from bot.clock import SystemClock
     from bot.mail.sink import SmtpSink
+    from bot.app import sent_copies_from_settings
     from bot.sender import drain_outbox
     smtp = ctx.obj.smtp
-    report = asyncio.run(drain_outbox(sessions, SmtpSink(smtp), SystemClock(), smtp))
+    report = asyncio.run(drain_outbox(sessions, SmtpSink(smtp), SystemClock(), smtp,
+                                      sent_copies=sent_copies_from_settings(ctx.obj)))
     console.print(f"mail sent: {report.sent}, deferred: {report.deferred}, failed: {report.failed}")
 
 

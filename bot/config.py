@@ -48,6 +48,20 @@ class SmtpSettings(Section):
     timeout_seconds: int = Field(30, ge=1)
     max_attempts: int = Field(8, ge=1)
     retry_base_seconds: int = Field(30, ge=1)
+    # How long a sender holds claimed mail; a claim older than this is taken up again.
+    claim_lease_seconds: int = Field(120, ge=5)
+    # Where the server files a copy of what it accepted from us (an IMAP folder of the [imap]
+    # account), and an optional envelope-only Bcc that makes it do so.
+    sent_copy_folder: str = ""
+    sent_copy_bcc: str = ""
+
+    @model_validator(mode="after")
+    def lease_outlasts_a_send(self) -> "SmtpSettings":
+        # A claim must not run out while its SMTP transaction may still be going on.
+        if self.claim_lease_seconds < 2 * self.timeout_seconds + 5:
+            raise ValueError(f"claim_lease_seconds must be at least 2 * timeout_seconds + 5 "
+                             f"({2 * self.timeout_seconds + 5})")
+        return self
 
 
 class DatabaseSettings(Section):

@@ -14,7 +14,7 @@ from bot.fetcher import FetchReport, drain_folder
 from bot.mail.imap import CONNECTION_ERRORS
 from bot.pipeline.context import MessageContext
 from bot.pipeline.runner import Pipeline
-from bot.sender import SendReport, drain_outbox
+from bot.sender import SendReport
 from bot.sla.scheduler import start_scheduler
 from bot.web.serve import serve_web
 from bot.web.settings import web_settings
@@ -51,7 +51,7 @@ def run_once(app: App, *, dry_run: bool = False,
     if dry_run:
         return RunReport(fetched, SendReport())
     run_pending_actions(app.sessions, app.settings, app.clock)
-    sent = asyncio.run(drain_outbox(app.sessions, app.sink, app.clock, app.settings.smtp))
+    sent = asyncio.run(app.drain_outbox())
     return RunReport(fetched, sent)
 
 
@@ -117,7 +117,7 @@ async def run_forever(app: App, stop: asyncio.Event) -> None:
             wake.clear()
             try:
                 await asyncio.to_thread(run_pending_actions, app.sessions, app.settings, app.clock)
-                await drain_outbox(app.sessions, app.sink, app.clock, app.settings.smtp)
+                await app.drain_outbox()
             except Exception:  # noqa: BLE001 - the database may be briefly away; try again soon
                 log.exception("outbox error")
             waiters = [asyncio.ensure_future(wake.wait()), asyncio.ensure_future(stop.wait())]

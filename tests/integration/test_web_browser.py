@@ -15,7 +15,6 @@ from bot.clock import FixedClock
 from bot.config import Settings
 from bot.db import transaction
 from bot.models import AuditEvent, Draft, DraftAttachment
-from bot.sender import drain_outbox
 from bot.verify.sms import LoggingSmsSender
 from bot.web.auth import add_user
 from bot.web.serve import serve_web
@@ -78,7 +77,7 @@ def bot(tmp_path, smtp):
                    "<c@x>"))
     clock.advance(timedelta(days=12))
     flow.send(mail("li.wei@example.cn", "删除我的账号", "你好，请删除我的账号和所有个人信息。谢谢！", "<b@x>"))
-    asyncio.run(drain_outbox(app.sessions, app.sink, app.clock, settings.smtp))   # the acknowledgements
+    asyncio.run(app.drain_outbox())   # the acknowledgements
     return app
 
 
@@ -116,7 +115,7 @@ def test_staff_member_edits_and_approves_in_the_browser(bot, smtp):
         browser.close()
 
     for _ in range(2):   # a second run of the sender must not send it again
-        asyncio.run(drain_outbox(bot.sessions, bot.sink, bot.clock, bot.settings.smtp))
+        asyncio.run(bot.drain_outbox())
     replies = [m for m in smtp.received if (m.message["X-Supportbot-Kind"] or "").startswith("reply")]
     assert len(replies) == 1 and replies == of_kind(smtp.received, "reply-access")
     [reply] = replies

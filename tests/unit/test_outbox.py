@@ -100,3 +100,74 @@ def test_a_sent_code_mail_keeps_no_copy(engine, settings, clock, smtp):
     assert b"1234-5678" in smtp.received[0].raw
     with Session(engine) as s:
         assert s.exec(select(OutboxMessage)).one().raw == b""
+
+
+# A crash inside the SMTP transaction: the sender committed "sending now", then died.
+
+class RecorderCopies:
+    """The recording server's log as the sent-copy folder: what it accepted, by Message-ID."""
+
+    def __init__(self, server):
+        self.server, self.asked = server, []
+
+    async def find(self, message_ids):
+        self.asked.extend(message_ids)
+        have = {m.message["Message-ID"] for m in self.server.received}
+        return {mid for mid in message_ids if mid in have}
+
+
+def _die_mid_send(engine, smtp, clock, *, accepted: bool):
+    """Claim and start one row like the sender does, deliver it or not, then "crash" before recording."""
+    from bot.sender import _claim, _start
+    settings = SmtpSettings(host="127.0.0.1", port=smtp.port, security="none", from_address="support@esl.example")
+    token, rows = _claim(session_factory(engine), clock, settings, 1)
+    assert _start(session_factory(engine), clock, settings, rows[0], token)
+    if accepted:
+        asyncio.run(SmtpSink(settings).send(rows[0].raw, sender=settings.from_address, recipients=[rows[0].to_address]))
+    return rows[0]
+
+
+def _send_with(engine, smtp, clock, copies):
+    settings = SmtpSettings(host="127.0.0.1", port=smtp.port, security="none", from_address="support@esl.example")
+    return asyncio.run(drain_outbox(session_factory(engine), SmtpSink(settings), clock, settings, sent_copies=copies))
+
+
+@pytest.mark.parametrize("accepted", [True, False])
+def test_mail_in_doubt_is_settled_by_its_sent_copy_never_doubled_never_lost(engine, settings, clock, smtp, accepted):
+    _queue(engine, settings, clock, n=1)
+    row = _die_mid_send(engine, smtp, clock, accepted=accepted)
+    copies = RecorderCopies(smtp)
+    assert _send_with(engine, smtp, clock, copies).sent == 0      # the claim lease still holds it
+    clock.advance(timedelta(seconds=121))
+    report = _send_with(engine, smtp, clock, copies)
+    assert copies.asked == [row.message_id]
+    assert (report.settled, report.sent) == ((1, 0) if accepted else (0, 1))
+    assert [m.message["Message-ID"] for m in smtp.received] == [row.message_id]
+    with Session(engine) as s:
+        assert s.get(OutboxMessage, row.id).status == "sent"
+        sent_events = s.exec(select(AuditEvent).where(AuditEvent.action == "mail.sent")).all()
+    assert len(sent_events) == 1 and ("sent-copy" in sent_events[0].detail) == accepted
+
+
+def test_without_a_sent_copy_folder_mail_in_doubt_goes_again(engine, settings, clock, smtp):
+    _queue(engine, settings, clock, n=1)
+    row = _die_mid_send(engine, smtp, clock, accepted=True)
+    clock.advance(timedelta(seconds=121))
+    assert _send_with(engine, smtp, clock, None).sent == 1
+    assert [m.message["Message-ID"] for m in smtp.received] == [row.message_id] * 2   # at least once
+
+
+def test_a_claim_taken_over_after_its_lease_is_not_sent_by_the_old_holder(engine, settings, clock, smtp):
+    from bot.sender import _claim, _start
+    _queue(engine, settings, clock, n=1)
+    smtp_settings = SmtpSettings(host="127.0.0.1", port=smtp.port, security="none")
+    old_token, rows = _claim(session_factory(engine), clock, smtp_settings, 1)
+    clock.advance(timedelta(seconds=121))
+    assert _send(engine, smtp, clock).sent == 1                      # a second sender took it up
+    assert not _start(session_factory(engine), clock, smtp_settings, rows[0], old_token)
+    assert len(smtp.received) == 1
+
+
+def test_the_claim_lease_must_outlast_a_send():
+    with pytest.raises(ValueError, match="claim_lease_seconds"):
+        SmtpSettings(timeout_seconds=60, claim_lease_seconds=100)
