@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -27,6 +28,9 @@ class _Handler:
     fail_reply: str | None = None      # e.g. "451 4.3.0 try later"; None accepts
     fail_count: int = 0                # how many more messages to fail (-1: until told otherwise)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # Called with each accepted mail before the 250 reply, as a server that files a copy of
+    # what it accepts (e.g. into a Sent folder) would; an exception turns into a 451.
+    on_accept: Callable[[ReceivedMail], None] | None = None
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         with self.lock:
@@ -34,16 +38,23 @@ class _Handler:
                 self.fail_count -= 1 if self.fail_count > 0 else 0
                 return self.fail_reply
             raw = envelope.original_content or envelope.content
-            self.received.append(ReceivedMail(envelope.mail_from, list(envelope.rcpt_tos), bytes(raw)))
+            mail = ReceivedMail(envelope.mail_from, list(envelope.rcpt_tos), bytes(raw))
+            if self.on_accept is not None:
+                try:
+                    self.on_accept(mail)
+                except Exception as exc:  # noqa: BLE001 - a failed filing is a failed acceptance
+                    return f"451 4.3.0 could not file the copy ({type(exc).__name__})"
+            self.received.append(mail)
         return "250 2.0.0 Message accepted"
 
 
 class RecordingSmtpServer:
     """Binds to port 0 on 127.0.0.1 in its own thread; `port` is known after start()."""
 
-    def __init__(self, host: str = "127.0.0.1") -> None:
+    def __init__(self, host: str = "127.0.0.1", *,
+                 on_accept: Callable[[ReceivedMail], None] | None = None) -> None:
         self.host, self.port = host, 0
-        self.handler = _Handler()
+        self.handler = _Handler(on_accept=on_accept)
         self._loop = asyncio.new_event_loop()
         self._server: asyncio.AbstractServer | None = None
         self._thread = threading.Thread(target=self._loop.run_forever, name="smtp-recorder", daemon=True)

@@ -1,6 +1,8 @@
 """Integration fixtures: a real Dovecot (pymap where Dovecot cannot be had) and the SMTP recorder."""
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from bot.demo.smtp_recorder import RecordingSmtpServer
@@ -24,22 +26,32 @@ def smtp():
         yield server
 
 
+def _toml(value) -> str:
+    return json.dumps(value) if not isinstance(value, bool) else str(value).lower()
+
+
 def write_config(path, *, imap, smtp, database_url: str, security: str = "starttls", port: int | None = None,
-                 **imap_extra) -> None:
-    """A real config file, as a person would write it, pointing at the test servers."""
-    extra = "".join(f'{key} = {value!r}\n' if isinstance(value, str) else f"{key} = {value}\n"
-                    for key, value in imap_extra.items())
-    extra = extra.replace("'", '"')
-    path.write_text(
+                 sections: dict[str, dict] | None = None, **imap_extra) -> None:
+    """A real config file, as a person would write it, pointing at the test servers.
+
+    `sections` adds keys: to [smtp] or [web], or as further tables, e.g. {"loops": {...}}."""
+    sections = dict(sections or {})
+    extra = "".join(f"{key} = {_toml(value)}\n" for key, value in imap_extra.items())
+    more = lambda name: "".join(f"{k} = {_toml(v)}\n" for k, v in sections.pop(name, {}).items())  # noqa: E731
+    text = (
         "[imap]\n"
         f'host = "{imap.host}"\nport = {port or imap.port}\nsecurity = "{security}"\n'
         f'username = "{imap.username}"\ncafile = "{getattr(imap, "cafile", "")}"\n{extra}'
         "[smtp]\n"
         f'host = "{smtp.host}"\nport = {smtp.port}\nsecurity = "none"\nfrom_address = "support@esl.example"\n'
+        f"{more('smtp')}"
         "[database]\n"
         f'url = "{database_url}"\n'
-        "[web]\nport = 0\n"   # the console listens on a free port, never a fixed one
+        f"[web]\nport = 0\n{more('web')}"   # the console listens on a free port, never a fixed one
     )
+    for name, keys in sections.items():
+        text += f"[{name}]\n" + "".join(f"{k} = {_toml(v)}\n" for k, v in keys.items())
+    path.write_text(text)
 
 
 def of_kind(received, kind: str = "ack") -> list:
