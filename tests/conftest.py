@@ -45,6 +45,21 @@ def postgres_schema_url():
     admin.dispose()
 
 
+@pytest.fixture
+def postgres_database():
+    """A private PostgreSQL database (name) for tests that run `supportbot` processes; dropped after."""
+    if not _postgres_reachable():
+        pytest.skip("PostgreSQL not reachable at " + POSTGRES_URL)
+    name = f"sb_test_{uuid.uuid4().hex[:10]}"
+    admin = make_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE {name}"))
+    yield name
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    admin.dispose()
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def engine(request):
     """A fresh, empty database with the schema; every DB test runs on both back ends."""

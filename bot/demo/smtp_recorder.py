@@ -51,9 +51,9 @@ class _Handler:
 class RecordingSmtpServer:
     """Binds to port 0 on 127.0.0.1 in its own thread; `port` is known after start()."""
 
-    def __init__(self, host: str = "127.0.0.1", *,
+    def __init__(self, host: str = "127.0.0.1", *, port: int = 0,
                  on_accept: Callable[[ReceivedMail], None] | None = None) -> None:
-        self.host, self.port = host, 0
+        self.host, self.port = host, port   # port 0: any free port; a fixed one to come back after stop()
         self.handler = _Handler(on_accept=on_accept)
         self._loop = asyncio.new_event_loop()
         self._server: asyncio.AbstractServer | None = None
@@ -68,7 +68,7 @@ class RecordingSmtpServer:
 
     async def _serve(self) -> asyncio.AbstractServer:
         return await self._loop.create_server(
-            lambda: SMTP(self.handler, hostname="recorder.test", enable_SMTPUTF8=True), self.host, 0)
+            lambda: SMTP(self.handler, hostname="recorder.test", enable_SMTPUTF8=True), self.host, self.port)
 
     @property
     def received(self) -> list[ReceivedMail]:
