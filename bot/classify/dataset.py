@@ -15,6 +15,9 @@ DATA_DIR = Path(__file__).resolve().parents[2] / "classifiers" / "data"
 SOURCE_DIR = DATA_DIR / "source"
 TRAIN_FILE = DATA_DIR / "train.jsonl"
 HELDOUT_FILE = DATA_DIR / "heldout.jsonl"
+# Written apart from the source files, before any model error was studied, and
+# never split or trained on: a check that the model generalises.
+FRESH_FILE = DATA_DIR / "fresh.jsonl"
 LANGUAGES = ("en", "zh", "other")
 KEYS = ("id", "subject", "body", "label", "labels", "language")
 HELDOUT_SHARE = 0.2

@@ -7,14 +7,19 @@ import pytest
 
 from bot.classify import MODEL_DIR, Classifier, load_classifier
 from bot.classify.batch import evaluate_file
-from bot.classify.dataset import HELDOUT_FILE, TRAIN_FILE, load_source, read_examples, split
+from bot.classify.dataset import (FRESH_FILE, HELDOUT_FILE, TRAIN_FILE, load_source, read_examples,
+                                  split)
 from bot.classify.training import train
 
 # Regression floors, a little under what the committed model measures
-# (macro-F1 0.898, en 0.903, zh 0.931 on 584 held-out examples); the issue's
-# targets (0.95, 0.92) are above both.
-MACRO_F1_FLOOR = 0.87
-LANGUAGE_FLOORS = {"en": 0.88, "zh": 0.91}
+# (macro-F1 0.897, en 0.904, zh 0.936 on 639 held-out examples); the issue's
+# targets (0.95, 0.92) are above the macro-F1 and English figures.
+MACRO_F1_FLOOR = 0.88
+LANGUAGE_FLOORS = {"en": 0.89, "zh": 0.92}
+# The fresh set (classifiers/data/fresh.jsonl, 299 examples written apart from
+# the training data): macro-F1 0.937, en 0.959, zh 0.953.
+FRESH_MACRO_F1_FLOOR = 0.92
+FRESH_LANGUAGE_FLOORS = {"en": 0.94, "zh": 0.93}
 
 
 @pytest.fixture(scope="module")
@@ -61,6 +66,23 @@ def test_heldout_quality_floor(classifier):
     assert result.total >= 400
     assert result.macro_f1 >= MACRO_F1_FLOOR, f"macro-F1 {result.macro_f1:.3f}"
     for language, floor in LANGUAGE_FLOORS.items():
+        accuracy = result.language_accuracy(language)
+        assert accuracy >= floor, f"{language} accuracy {accuracy:.3f}"
+
+
+def test_fresh_set_is_apart_from_the_source_data():
+    fresh = read_examples(FRESH_FILE)
+    source = load_source()
+    assert len(fresh) >= 250
+    assert not {e.id for e in fresh} & {e.id for e in source}
+    texts = {(e.subject, e.body) for e in source}
+    assert not [e.id for e in fresh if (e.subject, e.body) in texts]
+
+
+def test_fresh_set_quality_floor(classifier):
+    result = evaluate_file(classifier, FRESH_FILE)
+    assert result.macro_f1 >= FRESH_MACRO_F1_FLOOR, f"macro-F1 {result.macro_f1:.3f}"
+    for language, floor in FRESH_LANGUAGE_FLOORS.items():
         accuracy = result.language_accuracy(language)
         assert accuracy >= floor, f"{language} accuracy {accuracy:.3f}"
 
