@@ -51,7 +51,7 @@ class App:
     async def drain_outbox(self) -> SendReport:
         """Send every mail due now."""
         return await drain_outbox(self.sessions, self.sink, self.clock, self.settings.smtp,
-                                  sent_copies=self.sent_copies)
+                                  sent_copies=self.sent_copies, global_per_hour=self.settings.loops.global_per_hour)
 
 
 def build_app(settings: Settings, *, clock: Clock | None = None, engine: Engine | None = None,

@@ -14,7 +14,9 @@ from bot.config import ConfigError, Settings, load_settings
 from bot.cli_classify import register as register_classify
 from bot.cli_drafts import register as register_drafts
 from bot.cli_sla import register as register_sla
+from bot.cli_suppressions import register as register_suppressions
 from bot.cli_web import register as register_web
+from bot.cli_retention import register as register_retention
 from bot.cli_verify import register as register_verify
 from bot.logs import setup_logging
 
@@ -40,7 +42,7 @@ def main(ctx: typer.Context,
     except ConfigError as exc:
         errors.print(f"[red]configuration error[/red]\n{exc}", markup=True, highlight=False)
         raise typer.Exit(2)
-    setup_logging(verbose)
+    setup_logging(verbose, fmt=ctx.obj.logging.format, level=ctx.obj.logging.level)
 
 
 def _settings(ctx: typer.Context) -> Settings:
@@ -169,4 +171,6 @@ register_drafts(app)
 register_verify(app)
 register_classify(app)
 register_sla(app)
+register_suppressions(app)
 register_web(app)
+register_retention(app)

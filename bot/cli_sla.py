@@ -32,7 +32,8 @@ def _send_queued(ctx: typer.Context, sessions) -> None:
     from bot.sender import drain_outbox
     smtp = ctx.obj.smtp
     report = asyncio.run(drain_outbox(sessions, SmtpSink(smtp), SystemClock(), smtp,
-                                      sent_copies=sent_copies_from_settings(ctx.obj)))
+                                      sent_copies=sent_copies_from_settings(ctx.obj),
+                                      global_per_hour=ctx.obj.loops.global_per_hour))
     console.print(f"mail sent: {report.sent}, deferred: {report.deferred}, failed: {report.failed}")
 
 

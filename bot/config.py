@@ -34,6 +34,8 @@ class ImapSettings(Section):
     poll_seconds: int = Field(60, ge=1)
     batch_size: int = Field(50, ge=1, le=1000)
     timeout_seconds: int = Field(60, ge=1)
+    # Larger messages are not downloaded: their header is stored, quarantined for staff.
+    max_message_bytes: int = Field(26_214_400, ge=1024)
 
 
 class SmtpSettings(Section):
@@ -85,6 +87,15 @@ class SlaSettings(SlaRules):
 class TicketSettings(Section):
     reference_prefix: str = Field("ESL", pattern=r"^[A-Z][A-Z0-9]{0,9}$")
     triage_threshold: float = Field(0.6, ge=0, le=1)
+    # Same requester, same kind, open ticket received within this many days: linked (0: off).
+    duplicate_window_days: int = Field(30, ge=0, le=3650)
+
+
+class LoopSettings(Section):
+    # Automatic mail (bot.loops.AUTOMATIC_KINDS) over the per-address limit is withheld;
+    # over the global one it waits (see bot/sender.py).
+    per_address_per_hour: int = Field(5, ge=0)
+    global_per_hour: int = Field(500, ge=1)
 
 
 class AccountSettings(Section):
@@ -146,6 +157,21 @@ class DeletionSettings(Section):
     timeout_seconds: int = Field(120, ge=1)
 
 
+class RetentionSettings(Section):
+    # Message bodies (ours and theirs), drafts and their attachments of tickets completed more
+    # than `days` ago are purged daily; mail with no ticket `days` after it arrived or was sent.
+    enabled: bool = True
+    days: int = Field(365, ge=1, le=36500)
+    cron: str = "30 3 * * *"            # when the daily purge runs, in the [sla] time zone
+
+    valid_cron = field_validator("cron")(DigestSettings.valid_crontab.__func__)
+
+
+class LoggingSettings(Section):
+    format: Literal["text", "json"] = "text"
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="forbid"
@@ -155,6 +181,7 @@ class Settings(BaseSettings):
     database: DatabaseSettings = DatabaseSettings()
     sla: SlaSettings = SlaSettings()
     tickets: TicketSettings = TicketSettings()
+    loops: LoopSettings = LoopSettings()
     accounts: AccountSettings = AccountSettings()
     verification: VerificationSettings = VerificationSettings()
     export: ExportSettings = ExportSettings()
@@ -164,6 +191,8 @@ class Settings(BaseSettings):
     staff: StaffSettings = StaffSettings()
     web: WebSettings = WebSettings()
     classifier: ClassifierSettings = ClassifierSettings()
+    retention: RetentionSettings = RetentionSettings()
+    logging: LoggingSettings = LoggingSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, SQLModel, create_engine
 
 from bot import models  # noqa: F401  (registers the tables)
+from bot.locks import schema_lock
 from bot.sla import models as sla_models  # noqa: F401  (the SLA tables)
 from bot.web import models as web_models  # noqa: F401  (staff sessions, cookie key)
 
@@ -75,8 +76,9 @@ def init_db(engine: Engine) -> None:
     """Create or upgrade the schema, then the append-only triggers; safe to run again.
 
     An empty database gets every table at once and is stamped with the newest revision;
-    an existing one is brought up to date by the migrations in bot/migrations."""
-    with engine.begin() as conn:
+    an existing one is brought up to date by the migrations in bot/migrations. Processes
+    starting together take turns (bot/locks.py): the later ones find the schema made."""
+    with schema_lock(engine), engine.begin() as conn:
         tables = set(inspect(conn).get_table_names())
         config = alembic_config(conn)
         if "alembic_version" in tables:

@@ -105,8 +105,9 @@ class AuditEvent(SQLModel, table=True):
 
 
 class OutboxMessage(SQLModel, table=True):
-    # Loop protection counts recent automatic mail per address from this index.
-    __table_args__ = (Index("ix_outbox_recipient_recent", "to_address", "created_at"),)
+    # Loop protection counts automatic mail queued to an address, and sent to anyone, from these.
+    __table_args__ = (Index("ix_outbox_recipient_recent", "to_address", "created_at"),
+                      Index("ix_outbox_kind_sent", "kind", "sent_at"))
 
     id: Optional[int] = Field(default=None, primary_key=True)
     ticket_id: Optional[int] = Field(default=None, foreign_key="ticket.id", index=True)

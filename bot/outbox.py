@@ -1,20 +1,24 @@
-"""The outbox: mail is queued in the ticket's transaction and only sent after it commits."""
+"""The outbox: mail is queued in the ticket's transaction and only sent after it commits (or withheld)."""
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlmodel import Session
+from sqlmodel import Session, func, select
 
 from bot import audit
 from bot.config import Settings
+from bot.loops import AUTOMATIC_KINDS, is_automatic, window_start, withhold_reason
 from bot.mail.compose import compose, new_message_id
-from bot.models import OutboxMessage, Ticket
+from bot.models import OutboxMessage, SuppressedAddress, Ticket
 from bot.sla import local_date
 
 if TYPE_CHECKING:
     from bot.pipeline.context import MessageContext
     from bot.pipeline.runner import Pipeline
+
+log = logging.getLogger(__name__)
 
 
 def queue_mail(
@@ -34,10 +38,19 @@ def queue_mail(
     attachments: tuple[tuple[str, str, bytes], ...] = (),
     html: str | None = None,
     about: tuple[int, ...] = (),
-) -> OutboxMessage:
+) -> OutboxMessage | None:
     """Add one outgoing mail to the session; the sender picks it up once this commits.
 
-    `ticket` is None for mail about many tickets (reminders, digests), listed in `about`."""
+    `ticket` is None for mail about many tickets (reminders, digests), listed in `about`.
+    Automatic mail (bot.loops) over the per-address limit, or to a suppressed address, is not queued:
+    None is returned and a "mail.withheld" event says why."""
+    if is_automatic(kind, actor):
+        to = to.strip().lower()  # the form the limits and the suppression list count by
+        if reason := _withhold_reason(session, settings, now, to):
+            audit.record(session, now, "mail.withheld", ticket_id=ticket.id if ticket else None, actor=actor,
+                         kind=kind, to=to, reason=reason)
+            log.warning("automatic %s mail withheld: %s", kind, reason)  # the reason names no address
+            return None
     smtp = settings.smtp
     message_id = new_message_id(smtp.from_address)
     if ticket is not None and ticket.reference not in subject:
@@ -58,7 +71,16 @@ def queue_mail(
     return row
 
 
-def queue_acknowledgement(session: Session, ctx: MessageContext, deps: Pipeline) -> OutboxMessage:
+def _withhold_reason(session: Session, settings: Settings, now: datetime, address: str) -> str | None:
+    suppressed = session.get(SuppressedAddress, address)
+    recently = session.exec(select(func.count()).select_from(OutboxMessage).where(
+        OutboxMessage.kind.in_(AUTOMATIC_KINDS), OutboxMessage.created_at > window_start(now),
+        OutboxMessage.to_address == address)).one()
+    return withhold_reason(suppressed=suppressed.reason if suppressed else None, to_address_recently=recently,
+                           per_address_per_hour=settings.loops.per_address_per_hour)
+
+
+def queue_acknowledgement(session: Session, ctx: MessageContext, deps: Pipeline) -> OutboxMessage | None:
     settings, ticket, msg = deps.settings, ctx.ticket, ctx.parsed
     mail = deps.renderer.render(
         "ack", ticket.language,

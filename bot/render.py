@@ -25,6 +25,7 @@ class MailRenderer:
             keep_trailing_newline=True,
             trim_blocks=True,
             lstrip_blocks=True,
+            auto_reload=False,          # templates are read once per process, not stat()ed per mail
         )
 
     def render(self, template: str, language: str, **context: object) -> RenderedMail:

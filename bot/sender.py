@@ -6,18 +6,22 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import update
+from sqlalchemy import func, update
 from sqlmodel import or_, select
 
 from bot import audit
 from bot.clock import Clock
 from bot.config import SmtpSettings
 from bot.db import SessionFactory, transaction
+from bot.loops import AUTOMATIC_KINDS, sending_budget, window_start
 from bot.mail.sent_copies import SentCopies
 from bot.mail.sink import MailSink, PermanentFailure, TemporaryFailure
 from bot.models import OutboxMessage
 
 log = logging.getLogger(__name__)
+
+# Automatic mail held back by the global hourly limit is looked at again after this long.
+GLOBAL_LIMIT_PAUSE = timedelta(minutes=5)
 
 
 @dataclass
@@ -26,6 +30,7 @@ class SendReport:
     deferred: int = 0
     failed: int = 0
     settled: int = 0      # in-doubt mail found already delivered, so not sent again
+    delayed: int = 0      # automatic mail held back by the global hourly limit
 
 
 def backoff(attempts: int, base_seconds: int) -> timedelta:
@@ -59,13 +64,19 @@ def _start(sessions: SessionFactory, clock: Clock, smtp: SmtpSettings, row: Outb
 
 
 async def drain_outbox(sessions: SessionFactory, sink: MailSink, clock: Clock, smtp: SmtpSettings,
-                       *, batch: int = 50, sent_copies: SentCopies | None = None) -> SendReport:
+                       *, batch: int = 50, sent_copies: SentCopies | None = None,
+                       global_per_hour: int | None = None) -> SendReport:
     """Send everything due now; returns when nothing due is left (deferred rows wait).
+
+    With `global_per_hour`, automatic mail (bot.loops) beyond that many sent in the last hour
+    waits for a later drain.
 
     A row whose earlier sending was cut off (the process died after starting the SMTP transaction)
     is "in doubt": with `sent_copies` it is looked up among the copies of what we sent and only
     sent again if absent; without, it is sent again (at least once)."""
     report = SendReport()
+    budget = None if global_per_hour is None else sending_budget(
+        sent_recently=_automatic_sent_recently(sessions, clock), global_per_hour=global_per_hour)
     try:
         while True:
             token, rows = _claim(sessions, clock, smtp, batch)
@@ -74,6 +85,11 @@ async def drain_outbox(sessions: SessionFactory, sink: MailSink, clock: Clock, s
             in_doubt = [row.message_id for row in rows if row.send_started_at is not None]
             delivered = await sent_copies.find(in_doubt) if sent_copies and in_doubt else set()
             for row in rows:
+                if budget is not None and row.kind in AUTOMATIC_KINDS and row.message_id not in delivered:
+                    if budget <= 0:
+                        _delay(sessions, clock, row, token, report)
+                        continue
+                    budget -= 1
                 if row.message_id in delivered:
                     _settle(sessions, clock, row, token, report)
                 elif _start(sessions, clock, smtp, row, token):
@@ -85,6 +101,23 @@ async def drain_outbox(sessions: SessionFactory, sink: MailSink, clock: Clock, s
         if close is not None:
             await close()
     return report
+
+
+def _automatic_sent_recently(sessions: SessionFactory, clock: Clock) -> int:
+    with transaction(sessions, commit=False) as session:
+        return session.exec(select(func.count()).select_from(OutboxMessage).where(
+            OutboxMessage.kind.in_(AUTOMATIC_KINDS), OutboxMessage.sent_at > window_start(clock.now()))).one()
+
+
+def _delay(sessions: SessionFactory, clock: Clock, row: OutboxMessage, token: str, report: SendReport) -> None:
+    """Over the global hourly limit: back to pending, due again in a while; no attempt is counted."""
+    with transaction(sessions) as session:
+        session.exec(update(OutboxMessage).where(
+            OutboxMessage.id == row.id, OutboxMessage.claim_token == token, OutboxMessage.status == "sending",
+        ).values(status="pending", claim_token=None, next_attempt_at=clock.now() + GLOBAL_LIMIT_PAUSE))
+    if report.delayed == 0:
+        log.warning("global limit on automatic mail reached: further automatic mail waits")
+    report.delayed += 1
 
 
 def _settle(sessions: SessionFactory, clock: Clock, row: OutboxMessage, token: str, report: SendReport) -> None:

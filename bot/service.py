@@ -1,26 +1,24 @@
-"""The running bot: mailbox watcher (IDLE or polling), outbox sender, SLA scheduler and staff console."""
+"""The running bot: mailbox watcher, outbox sender, SLA scheduler and staff console; or one pass of it."""
 from __future__ import annotations
 
 import asyncio
 import logging
-import random
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from bot.app import App
 from bot.drafts.actions import run_pending_actions
 from bot.fetcher import FetchReport, drain_folder
-from bot.mail.imap import CONNECTION_ERRORS
+from bot.locks import NoLock, fetch_lock
 from bot.pipeline.context import MessageContext
 from bot.pipeline.runner import Pipeline
 from bot.sender import SendReport
 from bot.sla.scheduler import start_scheduler
 from bot.web.serve import serve_web
+from bot.watcher import MailboxWatcher
 from bot.web.settings import web_settings
 
 log = logging.getLogger(__name__)
-
 
 @dataclass
 class RunReport:
@@ -29,15 +27,23 @@ class RunReport:
 
 
 def drain_mailbox(app: App, pipeline: Pipeline) -> FetchReport:
+    """One pass over the mailbox, unless another process is the fetcher (a dry run needs no lock)."""
     imap = app.settings.imap
-    mailbox = app.mailbox_factory()
+    lock = NoLock() if pipeline.dry_run else fetch_lock(app.engine)
+    if not lock.acquire():
+        log.warning("another process fetches: the mailbox is left to it")
+        return FetchReport()
     try:
-        if imap.processed_folder and not pipeline.dry_run:
-            mailbox.ensure_folder(imap.processed_folder)
-        return drain_folder(mailbox, pipeline, folder=imap.folder, batch_size=imap.batch_size,
-                            move_to=imap.processed_folder)
+        mailbox = app.mailbox_factory()
+        try:
+            if imap.processed_folder and not pipeline.dry_run:
+                mailbox.ensure_folder(imap.processed_folder)
+            return drain_folder(mailbox, pipeline, folder=imap.folder, batch_size=imap.batch_size,
+                                move_to=imap.processed_folder)
+        finally:
+            mailbox.close()
     finally:
-        mailbox.close()
+        lock.release()
 
 
 def run_once(app: App, *, dry_run: bool = False,
@@ -53,52 +59,6 @@ def run_once(app: App, *, dry_run: bool = False,
     run_pending_actions(app.sessions, app.settings, app.clock)
     sent = asyncio.run(app.drain_outbox())
     return RunReport(fetched, sent)
-
-
-class MailboxWatcher(threading.Thread):
-    """Keeps one IMAP connection: drain, then IDLE (or sleep) until news; reconnect with backoff."""
-
-    def __init__(self, app: App, notify: Callable[[], None]) -> None:
-        super().__init__(name="mailbox-watcher", daemon=True)
-        self.app, self.notify, self.stop_event = app, notify, threading.Event()
-        self.failures = 0
-
-    def run(self) -> None:
-        imap = self.app.settings.imap
-        while not self.stop_event.is_set():
-            try:
-                mailbox = self.app.mailbox_factory()
-            except CONNECTION_ERRORS as exc:
-                self._back_off(exc)
-                continue
-            try:
-                if imap.processed_folder:
-                    mailbox.ensure_folder(imap.processed_folder)
-                while not self.stop_event.is_set():
-                    report = drain_folder(mailbox, self.app.pipeline, folder=imap.folder,
-                                          batch_size=imap.batch_size, move_to=imap.processed_folder)
-                    self.failures = 0
-                    if report.handled:
-                        log.info("handled %d message(s): %s", report.handled, dict(report.outcomes))
-                        self.notify()
-                    mailbox.wait_for_news(imap.poll_seconds, self.stop_event)
-            except CONNECTION_ERRORS as exc:
-                self._back_off(exc)
-            except Exception:  # noqa: BLE001 - e.g. the database is briefly away: retry, never die
-                log.exception("mailbox watcher error")
-                self._back_off(None)
-            finally:
-                mailbox.close()
-
-    def _back_off(self, exc: BaseException | None) -> None:
-        self.failures += 1
-        delay = min(60.0, 2.0 ** min(self.failures, 6)) * random.uniform(0.5, 1.0)
-        log.warning("IMAP connection problem (%s); retrying in %.0fs",
-                    type(exc).__name__ if exc else "error", delay)
-        self.stop_event.wait(delay)
-
-    def stop(self) -> None:
-        self.stop_event.set()
 
 
 async def run_forever(app: App, stop: asyncio.Event) -> None:

@@ -58,7 +58,8 @@ def message_rows(session: Session, ticket_id: int | None = None) -> list[dict]:
             "status": m.status,
             "quarantine_reason": m.quarantine_reason,
             "received_at": m.received_at.isoformat(),
-            "new_text": m.new_text,
+            "new_text": "(purged under retention)" if m.purged_at else m.new_text,
+            "purged_at": m.purged_at.isoformat() if m.purged_at else None,
             "attachments": json.loads(m.attachments),
         }
         for m, reference in session.exec(query)

@@ -13,6 +13,7 @@ from sqlalchemy.pool import StaticPool
 from bot.clock import FixedClock
 from bot.config import Settings
 from bot.db import init_db, make_engine
+from bot.demo.smtp_recorder import RecordingSmtpServer
 
 REPO = Path(__file__).resolve().parents[1]
 CORPORA = REPO.parent / "shared" / "corpora"
@@ -61,6 +62,14 @@ def postgres_database():
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path):
+    """An empty database for `supportbot` commands to create: a SQLite file or a private PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'bot.db'}"
+    return POSTGRES_URL.rsplit("/", 1)[0] + "/" + request.getfixturevalue("postgres_database")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
 def engine(request):
     """A fresh, empty database with the schema; every DB test runs on both back ends."""
     if request.param == "sqlite":
@@ -77,6 +86,13 @@ def engine(request):
     init_db(eng)
     yield eng
     eng.dispose()
+
+
+@pytest.fixture
+def smtp():
+    """The recording SMTP server (aiosmtpd) on a free loopback port."""
+    with RecordingSmtpServer() as server:
+        yield server
 
 
 @pytest.fixture

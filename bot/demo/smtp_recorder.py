@@ -10,12 +10,16 @@ from email.message import EmailMessage
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from bot.clock import Clock, SystemClock
+
 
 @dataclass
 class ReceivedMail:
     sender: str
     recipients: list[str]
     raw: bytes
+    arrived: float = 0.0    # the recorder's clock.monotonic() on acceptance (for latency figures)
+    peer: tuple = ()        # the client's (host, port): one per SMTP connection
 
     @property
     def message(self) -> EmailMessage:
@@ -28,6 +32,7 @@ class _Handler:
     fail_reply: str | None = None      # e.g. "451 4.3.0 try later"; None accepts
     fail_count: int = 0                # how many more messages to fail (-1: until told otherwise)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    clock: Clock = field(default_factory=SystemClock)
     # Called with each accepted mail before the 250 reply, as a server that files a copy of
     # what it accepts (e.g. into a Sent folder) would; an exception turns into a 451.
     on_accept: Callable[[ReceivedMail], None] | None = None
@@ -38,7 +43,8 @@ class _Handler:
                 self.fail_count -= 1 if self.fail_count > 0 else 0
                 return self.fail_reply
             raw = envelope.original_content or envelope.content
-            mail = ReceivedMail(envelope.mail_from, list(envelope.rcpt_tos), bytes(raw))
+            mail = ReceivedMail(envelope.mail_from, list(envelope.rcpt_tos), bytes(raw), self.clock.monotonic(),
+                                tuple(session.peer or ()))
             if self.on_accept is not None:
                 try:
                     self.on_accept(mail)
@@ -52,9 +58,9 @@ class RecordingSmtpServer:
     """Binds to port 0 on 127.0.0.1 in its own thread; `port` is known after start()."""
 
     def __init__(self, host: str = "127.0.0.1", *, port: int = 0,
-                 on_accept: Callable[[ReceivedMail], None] | None = None) -> None:
+                 on_accept: Callable[[ReceivedMail], None] | None = None, clock: Clock | None = None) -> None:
         self.host, self.port = host, port   # port 0: any free port; a fixed one to come back after stop()
-        self.handler = _Handler(on_accept=on_accept)
+        self.handler = _Handler(on_accept=on_accept, clock=clock or SystemClock())
         self._loop = asyncio.new_event_loop()
         self._server: asyncio.AbstractServer | None = None
         self._thread = threading.Thread(target=self._loop.run_forever, name="smtp-recorder", daemon=True)

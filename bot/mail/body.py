@@ -13,6 +13,7 @@ from inscriptis import get_text
 
 from bot.mail.charsets import decode_bytes, decode_header_text
 from bot.mail.headers import clean, raw_values
+from bot.mail.policies import DEFAULT as READ_POLICY
 
 _MAX_DEPTH = 40
 _BCHAR = rb"[0-9A-Za-z'()+_,./:=?-]"  # RFC 2046 boundary characters (space allowed inside)
@@ -20,6 +21,7 @@ _BOUNDARY_LINE = re.compile(rb"^--(" + _BCHAR + rb"(?:" + _BCHAR + rb"| ){0,68}"
 _META_CHARSET = re.compile(rb"""<meta[^>]{0,200}?charset\s*=\s*["']?([A-Za-z0-9_.:-]{1,40})""", re.I)
 _TAG = re.compile(r"<[^>]*>")
 _MIME_TYPE = re.compile(r"[a-z0-9!#$&^_.+-]+/[a-z0-9!#$&^_.+-]+")
+_HTML_SOURCE = "html-source"   # a chunk of HTML not yet made text: most lose to their plain alternative
 
 
 @dataclass(frozen=True)
@@ -94,8 +96,11 @@ class _Walker:
             if ctype == "multipart/alternative" and chunks:
                 plain = [c for c in chunks if c and all(kind == "plain" for kind, _ in c)
                          and any(text.strip() for _, text in c)]
+                if plain:
+                    return plain[0]
+                chunks = [_as_text(c) for c in chunks]
                 filled = [c for c in chunks if any(text.strip() for _, text in c)]
-                return plain[0] if plain else (filled[-1] if filled else chunks[0])
+                return filled[-1] if filled else chunks[0]
             return [chunk for child_chunks in chunks for chunk in child_chunks]
         return self._leaf(part, ctype)
 
@@ -112,7 +117,7 @@ class _Walker:
             self.note(f"{ctype} without boundary; body read as plain text")
             return None
         head = b'Content-Type: ' + ctype.encode() + b'; boundary="' + guess + b'"\r\n\r\n'
-        rebuilt = _safe(lambda: BytesParser(policy=policy.default).parsebytes(head + raw), None)
+        rebuilt = _safe(lambda: BytesParser(policy=READ_POLICY).parsebytes(head + raw), None)
         if rebuilt is None or not rebuilt.is_multipart():
             return None
         self.note(f"{ctype} without boundary; boundary {guess.decode('ascii', 'replace')!r} recovered")
@@ -128,7 +133,7 @@ class _Walker:
         disposition = _safe(part.get_content_disposition, None)
         if ctype in ("text/plain", "text/html") and disposition != "attachment" and not filename:
             text = self._decode(part, ctype)
-            return [("html", html_to_text(text)) if ctype == "text/html" else ("plain", text)]
+            return [(_HTML_SOURCE if ctype == "text/html" else "plain", text)]
         self.body.attachments.append(Attachment(filename, ctype, self._size(part)))
         return []
 
@@ -150,9 +155,13 @@ class _Walker:
         return len(_safe(lambda: part.get_payload(decode=True), None) or b"")
 
 
+def _as_text(chunks: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    return [("html", html_to_text(text)) if kind == _HTML_SOURCE else (kind, text) for kind, text in chunks]
+
+
 def read_body(msg: Message, hint: str | None = None) -> Body:
     """Collect text (text/plain preferred over HTML) and attachments of a whole message."""
     walker = _Walker(hint)
-    chunks = walker.walk(msg)
+    chunks = _as_text(walker.walk(msg))
     walker.body.text = "\n\n".join(text.strip("\n") for _, text in chunks if text.strip())
     return walker.body

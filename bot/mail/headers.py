@@ -12,11 +12,13 @@ from bot.mail.charsets import decode_header_text, repair_8bit
 
 _FOLD = re.compile(r"\r?\n(?=[ \t])|\r(?=[ \t])")
 _SPACES = re.compile(r"\s+")
-_BRACKETED_ID = re.compile(r"<\s*([^<>\s@]{1,500}@[^<>\s@]{1,500})\s*>")
-_BARE_ID = re.compile(r"[^<>\s@\"(),;]{1,500}@[^<>\s@\"(),;]{1,500}")
+# Bounded so that a stored id always fits a database index entry (PostgreSQL: 2704 bytes).
+_BRACKETED_ID = re.compile(r"<\s*([^<>\s@]{1,250}@[^<>\s@]{1,250})\s*>")
+_BARE_ID = re.compile(r"[^<>\s@\"(),;]{1,250}@[^<>\s@\"(),;]{1,250}")
 _CONTROL = re.compile(r"[\x00\ud800-\udfff]")
 _C0_C1 = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _ADDR_SPEC = re.compile(r"[^\s<>\"(),;:@]+@[^\s<>\"(),;:@]+")
+_MAX_ADDRESS = 254   # RFC 5321's limit; a longer "address" cannot be mailed and only burdens indexes
 
 
 def clean(text: str) -> str:
@@ -83,7 +85,7 @@ def addresses(values: Iterable[str], hint: str | None = None) -> list[tuple[str,
         if _SPACES.search(addr):  # '"x" <junk x@y>': keep the one token that is an address
             found = _ADDR_SPEC.findall(addr)
             addr = found[-1] if found else ""
-        if addr:
+        if addr and len(addr) <= _MAX_ADDRESS:
             name = _SPACES.sub(" ", decode_header_text(name, hint)).strip()
             result.append((clean(name), addr))
     return result

@@ -20,11 +20,17 @@ log = logging.getLogger(__name__)
 CONNECTION_ERRORS = (IMAPClientError, OSError, ssl.SSLError, socket.timeout, EOFError)
 
 
+# Of a message too large to download, at most this much of its header is read.
+HEADER_LIMIT = 65_536
+
+
 @dataclass(frozen=True)
 class FetchedMessage:
     uid: int
-    raw: bytes
+    raw: bytes                    # the whole message, or only its header when complete is False
     arrived_at: datetime | None
+    size: int | None = None       # RFC822.SIZE as the server reports it
+    complete: bool = True         # False: over the size limit, only the header was fetched
 
 
 class Mailbox(Protocol):
@@ -33,7 +39,7 @@ class Mailbox(Protocol):
     def ensure_folder(self, folder: str) -> None: ...
     def select(self, folder: str) -> int: ...            # returns UIDVALIDITY
     def uids_after(self, last_uid: int) -> list[int]: ...
-    def fetch(self, uids: list[int]) -> list[FetchedMessage]: ...
+    def fetch(self, uids: list[int], max_bytes: int = 0) -> list[FetchedMessage]: ...  # 0: no size limit
     def mark_handled(self, uids: list[int], *, move_to: str = "") -> None: ...
     def wait_for_news(self, timeout: float, stop: threading.Event) -> bool: ...  # True: news
     def close(self) -> None: ...
@@ -64,17 +70,25 @@ class ImapMailbox:
         # "n:*" always matches the highest UID, even below n, hence the filter.
         return sorted(uid for uid in self.client.search(["UID", f"{last_uid + 1}:*"]) if uid > last_uid)
 
-    def fetch(self, uids: list[int]) -> list[FetchedMessage]:
+    def fetch(self, uids: list[int], max_bytes: int = 0) -> list[FetchedMessage]:
+        """The messages; one over max_bytes (by RFC822.SIZE) is not downloaded, only its header."""
+        meta = self.client.fetch(uids, ["RFC822.SIZE", "INTERNALDATE"]) if uids else {}
+        sizes = {uid: item.get(b"RFC822.SIZE") for uid, item in meta.items()}
+        big = {uid for uid, size in sizes.items() if max_bytes and isinstance(size, int) and size > max_bytes}
         # BODY.PEEK leaves \Seen alone: we set it ourselves once the message is committed.
-        data = self.client.fetch(uids, ["BODY.PEEK[]", "INTERNALDATE"])
+        small = sorted(set(meta) - big)
+        data = dict(self.client.fetch(small, ["BODY.PEEK[]"])) if small else {}
+        if big:
+            data.update(self.client.fetch(sorted(big), [f"BODY.PEEK[HEADER]<0.{HEADER_LIMIT}>"]))
         out = []
-        for uid in sorted(data):
-            item = data[uid]
-            raw = item.get(b"BODY[]") or b""
-            arrived = item.get(b"INTERNALDATE")
+        for uid in sorted(data):   # a message expunged meanwhile is simply not there
+            item, arrived = data[uid], meta.get(uid, {}).get(b"INTERNALDATE")
+            # The key is BODY[] or, for a partial fetch, BODY[HEADER]<0>.
+            raw = next((value for key, value in item.items() if key.startswith(b"BODY[")), None) or b""
             if isinstance(arrived, datetime):
                 arrived = arrived.replace(tzinfo=timezone.utc) if arrived.tzinfo is None else arrived
-            out.append(FetchedMessage(uid=uid, raw=bytes(raw), arrived_at=arrived))
+            out.append(FetchedMessage(uid=uid, raw=bytes(raw), arrived_at=arrived, size=sizes.get(uid),
+                                      complete=uid not in big))
         return out
 
     def mark_handled(self, uids: list[int], *, move_to: str = "") -> None:

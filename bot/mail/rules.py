@@ -12,6 +12,7 @@ _REPORT_PARTS = {"message/delivery-status": "bounce: delivery-status",
                  "message/feedback-report": "report: feedback-report"}
 _DAEMON = re.compile(r"^(?:mailer[-_.]?daemon|postmaster|mail[-_.]?daemon|mdaemon)$", re.IGNORECASE)
 _NOREPLY = re.compile(r"no[-_.]?reply|do[-_.]?not[-_.]?reply|dont[-_.]?reply|no[-_.]?respon[sd]", re.IGNORECASE)
+_ADDRESS_TOKEN = re.compile(r"[^\s<>,;\"()]+@[^\s<>,;\"()]+")
 _BULK_PRECEDENCE = {"bulk", "junk", "list", "auto_reply", "auto-reply"}
 _LIST_HEADERS = ("list-id", "list-unsubscribe", "list-post", "mailing-list", "x-mailman-version")
 _AUTO_HEADERS = ("x-autoreply", "x-autorespond", "x-autoresponse", "x-autoresponder")
@@ -77,6 +78,12 @@ def _strong_bounce_reason(msg: ParsedMessage) -> str | None:
     return None
 
 
+def delivery_report_reason(msg: ParsedMessage) -> str | None:
+    """A delivery-status report or mail from a mailer-daemon: a bounce, not a receipt or an abuse report."""
+    reason = _strong_bounce_reason(msg)
+    return reason if reason and reason.startswith("bounce:") else None
+
+
 def bounce_reason(msg: ParsedMessage) -> str | None:
     """Delivery reports, read receipts, abuse (ARF) reports, mailer-daemon and null-sender mail."""
     if reason := _strong_bounce_reason(msg):
@@ -106,11 +113,21 @@ def from_us_reason(msg: ParsedMessage, own_addresses: Collection[str]) -> str | 
     return f"from us: {msg.from_address}" if msg.from_address in own else None
 
 
+def x_loop_reason(msg: ParsedMessage, own_addresses: Collection[str]) -> str | None:
+    """Mail carrying our own X-Loop header: something sent our mail back to us."""
+    own = {address.strip().lower() for address in own_addresses if address and address.strip()}
+    for value in msg.headers.get("x-loop", ()):
+        if own & {token.lower() for token in _ADDRESS_TOKEN.findall(value)}:
+            return f"x-loop: {value.strip()[:200]}"
+    return None
+
+
 def machine_mail_reason(msg: ParsedMessage, *, own_addresses: Collection[str] = ()) -> str | None:
     """The first reason to leave msg unanswered, or None for mail from a person."""
     # A null Return-Path is shared by bounces and RFC 3834 auto-replies, and list mail
     # carries "Precedence: list", so the more specific checks go first.
-    checks = (lambda: from_us_reason(msg, own_addresses), lambda: _strong_bounce_reason(msg),
+    checks = (lambda: x_loop_reason(msg, own_addresses), lambda: from_us_reason(msg, own_addresses),
+              lambda: _strong_bounce_reason(msg),
               lambda: list_mail_reason(msg), lambda: auto_reply_reason(msg), lambda: bounce_reason(msg),
               lambda: noreply_reason(msg))
     return next((reason for check in checks if (reason := check())), None)

@@ -1,13 +1,19 @@
-"""The SMTP edge: one async entry point that sends a ready-made message with aiosmtplib."""
+"""The SMTP edge: sends ready-made messages with aiosmtplib, over one connection for a whole drain."""
 from __future__ import annotations
 
+import asyncio
 import ssl
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import aiosmtplib
 
+from bot.clock import Clock, SystemClock
 from bot.config import SmtpSettings
+
+# A connection idle for longer than this is asked NOOP before a message goes over it: a
+# server's idle timeout would otherwise cost that message a deferral.
+_IDLE_CHECK_SECONDS = 5.0
 
 
 class TemporaryFailure(Exception):
@@ -24,18 +30,20 @@ class MailSink(Protocol):
 
 @dataclass
 class SmtpSink:
+    """Keeps its connection between messages until close() (the sender calls it after each drain):
+    connecting, TLS and login once per drain, not once per message."""
+
     settings: SmtpSettings
+    clock: Clock = field(default_factory=SystemClock)
+    _client: aiosmtplib.SMTP | None = field(default=None, init=False, repr=False)
+    _loop: asyncio.AbstractEventLoop | None = field(default=None, init=False, repr=False)
+    _last_used: float = field(default=0.0, init=False, repr=False)
 
     async def send(self, raw: bytes, *, sender: str, recipients: list[str]) -> None:
-        s = self.settings
-        context = ssl.create_default_context(cafile=s.cafile or None) if s.security != "none" else None
         try:
-            await aiosmtplib.send(
-                raw, sender=sender, recipients=recipients, hostname=s.host, port=s.port,
-                username=s.username or None, password=s.password or None,
-                use_tls=s.security == "tls", start_tls=s.security == "starttls",
-                tls_context=context, timeout=s.timeout_seconds,
-            )
+            client = await self._connection()
+            await client.sendmail(sender, recipients, raw)
+            self._last_used = self.clock.monotonic()
         except aiosmtplib.SMTPRecipientsRefused as exc:
             codes = [err.code for err in exc.recipients]
             if all(code >= 500 for code in codes):
@@ -45,4 +53,49 @@ class SmtpSink:
             failure = PermanentFailure if exc.code >= 500 else TemporaryFailure
             raise failure(f"SMTP {exc.code}: {exc.message[:200]}") from exc
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+            await self.close()  # whatever state the connection is in, the next message starts afresh
             raise TemporaryFailure(f"{type(exc).__name__}: {exc}") from exc
+
+    async def _connection(self) -> aiosmtplib.SMTP:
+        """The open connection, checked if idle a while; else a new one (nothing is sent before this)."""
+        client = self._client
+        if client is not None and (self._loop is not asyncio.get_running_loop() or not client.is_connected):
+            _abandon(client)  # left by another event loop, or closed by the server
+            client, self._client = None, None
+        if client is not None and self.clock.monotonic() - self._last_used > _IDLE_CHECK_SECONDS:
+            try:
+                await client.noop()
+            except (aiosmtplib.SMTPException, OSError, TimeoutError):
+                _abandon(client)
+                client, self._client = None, None
+        if client is None:
+            s = self.settings
+            context = ssl.create_default_context(cafile=s.cafile or None) if s.security != "none" else None
+            client = aiosmtplib.SMTP(
+                hostname=s.host, port=s.port, username=s.username or None, password=s.password or None,
+                use_tls=s.security == "tls", start_tls=s.security == "starttls", tls_context=context,
+                timeout=s.timeout_seconds)
+            await client.connect()
+            self._client, self._loop = client, asyncio.get_running_loop()
+        return client
+
+    async def close(self) -> None:
+        """Say goodbye to the server; safe to call when nothing is open."""
+        client, self._client = self._client, None
+        if client is None or not client.is_connected:
+            return
+        if self._loop is not asyncio.get_running_loop():
+            _abandon(client)
+            return
+        try:
+            await client.quit()
+        except (aiosmtplib.SMTPException, OSError, TimeoutError):
+            _abandon(client)
+
+
+def _abandon(client: aiosmtplib.SMTP) -> None:
+    """Drop a connection without a word to the server (its event loop may be gone already)."""
+    try:
+        client.close()
+    except RuntimeError:  # "Event loop is closed": the socket went with it
+        pass

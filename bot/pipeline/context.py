@@ -4,9 +4,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from sqlmodel import Session
+
 from bot.classify import Classification
 from bot.mail.parse import ParsedMessage
-from bot.models import InboundMessage, OutboxMessage, Ticket
+from bot.models import InboundMessage, MailboxState, OutboxMessage, Ticket
 
 
 @dataclass(frozen=True)
@@ -17,6 +19,16 @@ class Location:
     uidvalidity: int
     uid: int
     arrived_at: datetime | None = None   # the server's INTERNALDATE, when known
+
+
+def advance_watermark(session: Session, location: Location) -> None:
+    """Record, in the message's transaction, that the folder has been read up to its UID."""
+    if not location.uid:
+        return
+    state = session.get(MailboxState, location.folder)
+    if state is not None and state.uidvalidity == location.uidvalidity and location.uid > state.last_uid:
+        state.last_uid = location.uid
+        session.add(state)
 
 
 @dataclass

@@ -3,21 +3,23 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy.exc import InterfaceError, OperationalError
-from sqlmodel import Session, select
+from sqlmodel import Session
 
-from bot import audit
 from bot.accounts import AccountSource
 from bot.classify import Classifier
 from bot.clock import Clock
 from bot.config import Settings
 from bot.db import SessionFactory, transaction
-from bot.models import InboundMessage, MailboxState
-from bot.pipeline.context import Duplicate, Location, MessageContext
+from bot.mail.imap import HEADER_LIMIT
+from bot.mail.parse import parse_message
+from bot.pipeline.context import Duplicate, Location, MessageContext, Quarantine, advance_watermark
+from bot.pipeline.quarantine import database_at_fault, describe_error, quarantine_key, store_quarantined
 from bot.pipeline.stages import STAGES
 from bot.render import MailRenderer
 from bot.verify.sms import SmsSender
@@ -26,6 +28,7 @@ log = logging.getLogger(__name__)
 
 # A server date more than this far ahead of our clock is not trusted as the receipt time.
 _MAX_CLOCK_SKEW = timedelta(minutes=10)
+_HEADER_END = re.compile(rb"\r?\n\r?\n")
 
 
 @dataclass
@@ -43,22 +46,47 @@ class Pipeline:
     def handle(self, raw: bytes, location: Location) -> str:
         """Handle one message exactly once; returns the outcome (new-ticket, follow-up, ...)."""
         ctx = MessageContext(raw=raw, location=location, received_at=self._received_at(location))
+        if len(raw) > self.settings.imap.max_message_bytes:
+            # Came whole by another way than the fetcher: from a folder, keep only the header.
+            kept = _header_of(raw) if location.uid else raw
+            return self.handle_oversized(kept, location, len(raw), whole=not location.uid)
         try:
             with transaction(self.sessions, commit=not self.dry_run) as session:
                 try:
                     for stage in STAGES:
                         stage(ctx, session, self)
                 except Duplicate:
-                    _advance_watermark(session, location)
+                    advance_watermark(session, location)
                     return "duplicate"
-                _advance_watermark(session, location)
+                advance_watermark(session, location)
                 if self.observer:
                     self.observer(ctx)  # inside the transaction: a dry run's rows are still visible
             return ctx.outcome
-        except (OperationalError, InterfaceError):
-            raise  # the database, not the message, is at fault: the next attempt handles it
+        except (OperationalError, InterfaceError) as exc:
+            if database_at_fault(exc):
+                raise  # the database, not the message, is at fault: the next attempt handles it
+            return self._quarantine(ctx, exc)  # e.g. a header value too long for an index
         except Exception as exc:  # noqa: BLE001 - whatever it is, a human gets the message
             return self._quarantine(ctx, exc)
+
+    def handle_oversized(self, kept: bytes, location: Location, size: int, *, moved_to: str = "",
+                         whole: bool = False) -> str:
+        """Quarantine a message over imap.max_message_bytes; `kept` is its header, or all of it if whole."""
+        limit = self.settings.imap.max_message_bytes
+        reason = f"too large: {size:,} bytes, over the limit of {limit:,} (imap.max_message_bytes); "
+        if whole:
+            reason += "not handled, the whole message is stored here."
+            key = quarantine_key(kept)
+        else:
+            reason += (f"not downloaded, only its header was read. It stays on the mail server: folder "
+                       f"{location.folder!r}, UIDVALIDITY {location.uidvalidity}, UID {location.uid}"
+                       + (f", then moved to {moved_to!r} (new UID there)." if moved_to else "."))
+            key = "oversized:" + hashlib.sha256(size.to_bytes(8, "big") + kept).hexdigest()
+        log.warning("quarantined message folder=%s uid=%s: %d bytes over the size limit", location.folder,
+                    location.uid, size)
+        ctx = MessageContext(raw=kept, location=location, received_at=self._received_at(location),
+                             parsed=parse_message(kept))
+        return self._store(ctx, reason, key)
 
     def _received_at(self, location: Location) -> datetime:
         now = self.clock.now()
@@ -68,35 +96,18 @@ class Pipeline:
         return arrived
 
     def _quarantine(self, ctx: MessageContext, exc: Exception) -> str:
-        reason = f"{type(exc).__name__}: {str(exc)[:300]}"
+        reason = str(exc) if isinstance(exc, Quarantine) else describe_error(exc)
+        log.warning("quarantined message folder=%s uid=%s: %s", ctx.location.folder, ctx.location.uid,
+                    type(exc).__name__)
+        return self._store(ctx, reason, quarantine_key(ctx.raw))
+
+    def _store(self, ctx: MessageContext, reason: str, key: str) -> str:
         if self.dry_run:
             return "quarantined"
-        log.warning("quarantined message uid=%s: %s", ctx.location.uid, type(exc).__name__)
-        loc = ctx.location
-        key = "quarantine:" + hashlib.sha256(ctx.raw).hexdigest()
-        with transaction(self.sessions) as session:
-            if session.exec(select(InboundMessage.id).where(InboundMessage.dedup_key == key)).first():
-                _advance_watermark(session, loc)
-                return "duplicate"
-            row = InboundMessage(
-                dedup_key=key,
-                folder=loc.folder, uidvalidity=loc.uidvalidity, uid=loc.uid, raw=ctx.raw,
-                received_at=ctx.received_at, status="quarantined", quarantine_reason=reason,
-                sender=(ctx.parsed.from_address if ctx.parsed else ""),
-                subject=(ctx.parsed.subject[:998] if ctx.parsed else ""),
-                message_id=(ctx.parsed.message_id if ctx.parsed else None),
-            )
-            session.add(row)
-            session.flush()
-            audit.record(session, self.clock.now(), "message.quarantined", inbound_id=row.id, reason=reason)
-            _advance_watermark(session, loc)
-        return "quarantined"
+        return store_quarantined(self.sessions, self.clock.now(), raw=ctx.raw, location=ctx.location,
+                                 received_at=ctx.received_at, reason=reason, key=key, parsed=ctx.parsed)
 
 
-def _advance_watermark(session: Session, location: Location) -> None:
-    if not location.uid:
-        return
-    state = session.get(MailboxState, location.folder)
-    if state is not None and state.uidvalidity == location.uidvalidity and location.uid > state.last_uid:
-        state.last_uid = location.uid
-        session.add(state)
+def _header_of(raw: bytes) -> bytes:
+    end = _HEADER_END.search(raw, 0, HEADER_LIMIT)
+    return raw[:end.end()] if end else raw[:HEADER_LIMIT]

@@ -1,4 +1,5 @@
-"""Intake stages, in order: parse, store, spot machine mail, thread, classify, open ticket, acknowledge, verify."""
+"""Intake stages, in order: parse, store, spot machine mail (and bounces), thread, classify, link duplicates,
+open ticket, acknowledge, verify."""
 from __future__ import annotations
 
 import hashlib
@@ -9,11 +10,13 @@ from typing import TYPE_CHECKING
 from sqlmodel import Session, or_, select
 
 from bot import audit
-from bot.mail.parse import parse_message
+from bot.mail.parse import parse_message, unparseable
 from bot.mail.rules import machine_mail_reason
 from bot.mail.subject import find_ticket_references
 from bot.models import InboundMessage, OutboxMessage, Ticket
-from bot.pipeline.context import Duplicate, MessageContext
+from bot.pipeline.context import Duplicate, MessageContext, Quarantine
+from bot.pipeline.duplicates import link_duplicate
+from bot.suppressions import note_bounce
 from bot.tickets import open_ticket
 from bot.outbox import queue_acknowledgement
 from bot.drafts.create import create_draft
@@ -38,6 +41,8 @@ def dedup_key(sender: str, message_id: str | None, raw: bytes) -> str:
 
 def parse(ctx: MessageContext, session: Session, deps: Pipeline) -> None:
     ctx.parsed = parse_message(ctx.raw)
+    if unparseable(ctx.parsed):
+        raise Quarantine(f"cannot be parsed: {ctx.parsed.defects[0]}")
 
 
 def store(ctx: MessageContext, session: Session, deps: Pipeline) -> None:
@@ -112,7 +117,8 @@ def open_new_ticket(ctx: MessageContext, session: Session, deps: Pipeline) -> No
 
 def acknowledge(ctx: MessageContext, session: Session, deps: Pipeline) -> None:
     if ctx.opened_ticket and not ctx.machine_reason:
-        ctx.outbox.append(queue_acknowledgement(session, ctx, deps))
+        if (ack := queue_acknowledgement(session, ctx, deps)) is not None:  # None: withheld (bot.loops)
+            ctx.outbox.append(ack)
 
 
 def verify_requester(ctx: MessageContext, session: Session, deps: Pipeline) -> None:
@@ -127,4 +133,5 @@ def verify_requester(ctx: MessageContext, session: Session, deps: Pipeline) -> N
         create_draft(session, ctx.ticket, deps)  # nothing to prove: staff write the answer
 
 
-STAGES = (parse, store, spot_machine_mail, thread, classify, open_new_ticket, acknowledge, verify_requester)
+STAGES = (parse, store, spot_machine_mail, note_bounce, thread, classify, link_duplicate, open_new_ticket,
+          acknowledge, verify_requester)

@@ -1,4 +1,4 @@
-"""The SLA scheduler (APScheduler): the reminder sweep every few minutes and the digest on its cron."""
+"""The scheduler (APScheduler): the reminder sweep every few minutes, the digest and the retention purge on their crons."""
 from __future__ import annotations
 
 import asyncio
@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from bot.clock import Clock
 from bot.db import SessionFactory, transaction
 from bot.render import MailRenderer
+from bot.retention import PurgeReport, run_purge
 from bot.sla.digest_mail import send_scheduled_digest
 from bot.sla.reminders import SweepReport, sweep
 
@@ -65,13 +66,20 @@ class SlaJobs:
             self._notify()
         return len(queued)
 
+    def purge(self) -> PurgeReport:
+        """The retention purge; a second run (or one in another process) finds nothing left to do."""
+        report = run_purge(self.sessions, self.clock.now(), self.settings.retention.days)
+        if not report.empty:
+            log.info("retention purge: %s", report.totals())
+        return report
+
     def _notify(self) -> None:
         if self.notify is not None:
             self.notify()
 
 
 def build_scheduler(jobs: SlaJobs, *, loop: asyncio.AbstractEventLoop | None = None) -> AsyncIOScheduler:
-    """The jobs, not started. Both also run once at start: that run is the catch-up after downtime."""
+    """The jobs, not started. Each also runs once at start: that run is the catch-up after downtime."""
     settings, now = jobs.settings, jobs.clock.now()
     zone = ZoneInfo(settings.sla.timezone)
     scheduler = AsyncIOScheduler(event_loop=loop, timezone=zone)
@@ -83,6 +91,11 @@ def build_scheduler(jobs: SlaJobs, *, loop: asyncio.AbstractEventLoop | None = N
                           id="sla-digest", name="SLA digest", **JOB_OPTIONS)
         scheduler.add_job(jobs.digest, "date", run_date=now, id="sla-digest-catch-up",
                           name="SLA digest missed while down", **JOB_OPTIONS)
+    if settings.retention.enabled:
+        scheduler.add_job(jobs.purge, CronTrigger.from_crontab(settings.retention.cron, timezone=zone),
+                          id="retention-purge", name="Retention purge", **JOB_OPTIONS)
+        scheduler.add_job(jobs.purge, "date", run_date=now, id="retention-purge-catch-up",
+                          name="Retention purge at start", **JOB_OPTIONS)
     return scheduler
 
 

@@ -11,19 +11,24 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.responses import Response
 
 from bot.app import App
-from bot.web import routes_auth, routes_queue, routes_ticket
+from bot.health import WATCHER, WatcherLiveness
+from bot.metrics import DatabaseCollector, metrics_registry
+from bot.web import routes_auth, routes_mail, routes_ops, routes_queue, routes_ticket
 from bot.web.render import STATIC_DIR, render
 from bot.web.security import HEADERS, LoginRequired, secret_key
 from bot.web.settings import WebSettings, web_settings
 
-TITLES = {403: "Not allowed", 404: "Not found", 405: "Not allowed", 422: "Not understood"}
+TITLES = {403: "Not allowed", 404: "Not found", 405: "Not allowed", 410: "Gone", 422: "Not understood"}
 
 
-def create_web_app(app: App, web: WebSettings | None = None) -> FastAPI:
-    """The console for `app`; `web` defaults to app.settings.web (or the defaults)."""
+def create_web_app(app: App, web: WebSettings | None = None, *, liveness: WatcherLiveness = WATCHER) -> FastAPI:
+    """The console for `app`; `web` defaults to app.settings.web (or the defaults).
+
+    `liveness` is this process's mailbox watcher, which /healthz and /metrics report on."""
     web = web or web_settings(app.settings)
     api = FastAPI(title="supportbot staff console", docs_url=None, redoc_url=None, openapi_url=None)
-    api.state.bot, api.state.web = app, web
+    api.state.bot, api.state.web, api.state.liveness = app, web, liveness
+    api.state.metrics = metrics_registry(DatabaseCollector(app.sessions, app.settings, app.clock.now, liveness))
     # "__Host-" cookies are refused by browsers unless Secure, for this host only, on path /.
     api.add_middleware(SessionMiddleware, secret_key=secret_key(app, web),
                        session_cookie="__Host-supportbot" if web.secure_cookies else "supportbot_session",
@@ -48,6 +53,6 @@ def create_web_app(app: App, web: WebSettings | None = None) -> FastAPI:
                       message=exc.detail)
 
     api.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (routes_auth, routes_queue, routes_ticket):
+    for module in (routes_ops, routes_auth, routes_queue, routes_mail, routes_ticket):
         api.include_router(module.router)
     return api

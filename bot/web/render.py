@@ -11,6 +11,7 @@ from starlette.responses import HTMLResponse
 
 from bot.render import TEMPLATES_DIR
 from bot.web.security import bot_app, csrf_token, pop_flashes
+from bot.web.undelivered import failed_count
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR / "web"))  # autoescaped
@@ -42,6 +43,12 @@ def evidence(detail: dict) -> str:
 templates.env.filters.update(due_class=due_class, days_text=days_text, size=size_text, evidence=evidence)
 
 
+def _failed_mail(app) -> int:
+    """For the count in every page's menu: staff must not miss mail that could not be delivered."""
+    with app.sessions() as session:
+        return failed_count(session)
+
+
 def render(request: Request, name: str, status_code: int = 200, **context: object) -> HTMLResponse:
     app = bot_app(request)
     zone = ZoneInfo(app.settings.sla.timezone)
@@ -49,6 +56,7 @@ def render(request: Request, name: str, status_code: int = 200, **context: objec
     def local(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
         return moment.astimezone(zone).strftime(fmt) if moment else ""
 
-    context = {"user": getattr(request.state, "user", None), "csrf_token": csrf_token(request),
-               "flashes": pop_flashes(request), "local": local, "zone": app.settings.sla.timezone, **context}
+    user = getattr(request.state, "user", None)
+    context = {"user": user, "csrf_token": csrf_token(request), "flashes": pop_flashes(request), "local": local,
+               "zone": app.settings.sla.timezone, "failed_mail": _failed_mail(app) if user else 0, **context}
     return templates.TemplateResponse(request, name, context, status_code=status_code)

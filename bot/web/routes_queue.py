@@ -60,5 +60,7 @@ def quarantined(request: Request, message_id: int, user: Annotated[StaffUser, De
 @router.get("/quarantine/{message_id}/raw")
 def quarantined_raw(request: Request, message_id: int, user: Annotated[StaffUser, Depends(current_user)]) -> Response:
     message = _quarantined(request, message_id)
+    if message.purged_at is not None:
+        raise HTTPException(410, "This message was purged under retention.")
     return Response(message.raw, media_type="message/rfc822",
                     headers={"Content-Disposition": f'attachment; filename="quarantined-{message_id}.eml"'})

@@ -14,7 +14,7 @@ from bot.classify import KINDS
 from bot.db import transaction
 from bot.drafts.actions import run_pending_actions
 from bot.drafts.approve import DraftError, approve, reject
-from bot.models import Draft, DraftAttachment, StaffUser, Ticket
+from bot.models import Draft, DraftAttachment, InboundMessage, StaffUser, Ticket
 from bot.tickets import reclassify
 from bot.verify import flow
 from bot.verify.guard import NotVerified
@@ -101,6 +101,9 @@ def reclassify_ticket(request: Request, reference: str, user: StaffPost, kind: A
     def decide(session: Session, ticket: Ticket) -> str:
         if kind == ticket.kind:
             raise ValueError(f"the ticket is already {kind}")
+        if session.exec(select(InboundMessage.id).where(InboundMessage.ticket_id == ticket.id,
+                                                        InboundMessage.purged_at.is_not(None))).first():
+            raise ValueError("the request's text was purged under retention: it cannot be classified again")
         reclassify(session, ticket, kind, app.pipeline, actor=actor(user))
         return f"Now {kind}."
     return _decide(request, reference, decide)
@@ -145,6 +148,8 @@ def attachment(request: Request, draft_id: int, attachment_id: int, user: Staff)
         found = session.get(DraftAttachment, attachment_id)
     if found is None or found.draft_id != draft_id:
         raise HTTPException(404, "No such attachment.")
+    if not found.data:
+        raise HTTPException(410, "This attachment was purged under retention.")
     # Always a download, never rendered in our origin (the HTML export is the requester's data).
     return Response(found.data, media_type=found.content_type,
                     headers={"Content-Disposition": f"attachment; filename*=utf-8''{quote(found.filename)}",

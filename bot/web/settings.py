@@ -27,6 +27,12 @@ class WebSettings(BaseModel):
     password_min_length: int = Field(12, ge=8, le=128)
     # Addresses whose X-Forwarded-Proto/For uvicorn believes (a reverse proxy), comma-separated.
     forwarded_allow_ips: str = "127.0.0.1"
+    # /metrics needs "Authorization: Bearer <token>" when set (prefer SUPPORTBOT_WEB__METRICS_TOKEN);
+    # empty: open, like /healthz (both show counts only, never personal data).
+    metrics_token: str = ""
+    # /healthz fails when the mailbox watcher has not finished a round for this long (at least
+    # 3 * [imap] poll_seconds is used).
+    watcher_stale_seconds: int = Field(300, ge=10)
 
     @property
     def secure_cookies(self) -> bool:

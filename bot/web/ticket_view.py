@@ -27,6 +27,8 @@ def _sent_mail(raw: bytes) -> tuple[str, list[str]]:
 
 def _quoted_text(raw: bytes, new_text: str) -> str:
     """The full body when it holds more than the new text (quotes, signature); else ""."""
+    if not raw:   # purged under retention
+        return ""
     try:
         full = parse_message(raw).text
     except Exception:  # noqa: BLE001 - a message the parser cannot read still shows its new text
@@ -34,19 +36,20 @@ def _quoted_text(raw: bytes, new_text: str) -> str:
     return full if full.strip() != new_text.strip() else ""
 
 
-def thread(session: Session, ticket_id: int) -> list[dict]:
-    """Their messages and ours, oldest first."""
+def thread(session: Session, ticket_id: int, *, purged: bool = False) -> list[dict]:
+    """Their messages and ours, oldest first; `purged`: the ticket's bodies went under retention."""
     items = []
     for m in session.exec(select(InboundMessage).where(InboundMessage.ticket_id == ticket_id)):
         items.append({"direction": "in", "at": m.received_at, "order": (m.received_at, 0, m.id), "who": m.sender,
                       "subject": m.subject, "text": m.new_text, "quoted": _quoted_text(m.raw, m.new_text),
                       "attachments": json.loads(m.attachments), "machine_reason": m.machine_reason,
-                      "status": m.status})
+                      "status": m.status, "purged": m.purged_at is not None})
     for o in session.exec(select(OutboxMessage).where(OutboxMessage.ticket_id == ticket_id)):
         text, files = _sent_mail(o.raw)
         items.append({"direction": "out", "at": o.created_at, "order": (o.created_at, 1, o.id), "who": o.to_address,
                       "subject": o.subject, "text": text, "quoted": "", "attachments": files, "kind": o.kind,
-                      "status": o.status, "sent_at": o.sent_at, "last_error": o.last_error})
+                      "status": o.status, "sent_at": o.sent_at, "last_error": o.last_error,
+                      "purged": purged and not o.raw})
     return sorted(items, key=lambda item: item["order"])
 
 
@@ -78,11 +81,13 @@ def ticket_page(session: Session, app: App, reference: str) -> dict | None:
                              .order_by(Challenge.id.desc())).first()
     trail = audit_trail(session, ticket.id)
     matches = [e["detail"] for e in trail if e["action"] == "account.match"]
+    purges = [e for e in trail if e["action"] == "retention.purged"]
     all_drafts = drafts(session, ticket.id)
     return {
         "ticket": ticket,
         "days_left": days_left(ticket.due_at, app.clock.now(), app.settings.sla),
-        "thread": thread(session, ticket.id),
+        "thread": thread(session, ticket.id, purged=bool(purges)),
+        "purged_at": purges[-1]["at"] if purges else None,
         "pending": next((d for d in all_drafts if d["draft"].status == "pending"), None),
         "drafts": all_drafts,
         "account": account,

@@ -1,11 +1,10 @@
-"""Integration fixtures: a real Dovecot (pymap where Dovecot cannot be had) and the SMTP recorder."""
+"""Integration fixtures: a real Dovecot (pymap where Dovecot cannot be had) and config files for `supportbot`."""
 from __future__ import annotations
 
 import json
 
 import pytest
 
-from bot.demo.smtp_recorder import RecordingSmtpServer
 from tests.support.dovecot import ensure_dovecot, start_dovecot
 
 pytestmark = pytest.mark.integration
@@ -18,12 +17,6 @@ def dovecot(tmp_path_factory):
     server = start_dovecot(tmp_path_factory.mktemp("dc"))
     yield server
     server.stop()
-
-
-@pytest.fixture
-def smtp():
-    with RecordingSmtpServer() as server:
-        yield server
 
 
 def _toml(value) -> str:

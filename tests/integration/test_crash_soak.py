@@ -64,7 +64,8 @@ def test_sigkill_at_random_points_loses_and_doubles_nothing(tmp_path, dovecot, j
     config = tmp_path / "cfg.toml"
     write_config(config, imap=dovecot, smtp=smtp, database_url=f"sqlite:///{db}", poll_seconds=1,
                  sections={"smtp": {"timeout_seconds": 2, "claim_lease_seconds": 10,
-                                    "sent_copy_folder": "Sent", "sent_copy_bcc": SENT_COPIES}})
+                                    "sent_copy_folder": "Sent", "sent_copy_bcc": SENT_COPIES},
+                           "loops": {"global_per_hour": 10_000}})   # a thousand requesters in a minute
     for n in range(REQUESTS):
         dovecot.append(mailgen.request(n))
         if n % 4 == 0:

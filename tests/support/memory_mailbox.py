@@ -1,6 +1,7 @@
 """An in-memory Mailbox for unit tests: UIDs, flags, UIDVALIDITY changes and injected crashes."""
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -47,14 +48,20 @@ class MemoryMailbox:
     def uids_after(self, last_uid: int) -> list[int]:
         return sorted(uid for uid in self.messages if uid > last_uid)
 
-    def fetch(self, uids: list[int]) -> list[FetchedMessage]:
+    def fetch(self, uids: list[int], max_bytes: int = 0) -> list[FetchedMessage]:
         out = []
         for uid in sorted(uids):
             if self.crash_after_fetches is not None and self.fetched_count >= self.crash_after_fetches:
                 raise Crash("connection lost during fetch")
             if uid in self.messages:
                 self.fetched_count += 1
-                out.append(FetchedMessage(uid, self.messages[uid], self.arrived_at))
+                raw = self.messages[uid]
+                if max_bytes and len(raw) > max_bytes:  # like BODY.PEEK[HEADER]: the header alone
+                    head = re.search(rb"\r?\n\r?\n", raw)
+                    out.append(FetchedMessage(uid, raw[:head.end() if head else max_bytes], self.arrived_at,
+                                              size=len(raw), complete=False))
+                    continue
+                out.append(FetchedMessage(uid, raw, self.arrived_at, size=len(raw)))
         return out
 
     def mark_handled(self, uids: list[int], *, move_to: str = "") -> None:

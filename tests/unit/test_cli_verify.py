@@ -23,9 +23,9 @@ def cli(config, *args, check=True):
     return done
 
 
-def test_import_then_staff_verify_and_refuse(tmp_path):
+def test_import_then_staff_verify_and_refuse(tmp_path, database_url):
     config = tmp_path / "cfg.toml"
-    config.write_text(f'[database]\nurl = "sqlite:///{tmp_path / "bot.db"}"\n')
+    config.write_text(f'[database]\nurl = "{database_url}"\n')
     accounts = tmp_path / "accounts.csv"
     accounts.write_text("account_id,nickname,phone,email,wechat_bound,status\n"
                         "A1,alice,13800138000,user1@example.org,true,active\n")
@@ -51,9 +51,9 @@ def test_import_then_staff_verify_and_refuse(tmp_path):
     assert manual.actor == "staff:li@esl" and "called back" in manual.detail
 
 
-def test_bad_account_file_imports_nothing(tmp_path):
+def test_bad_account_file_imports_nothing(tmp_path, database_url):
     config = tmp_path / "cfg.toml"
-    config.write_text(f'[database]\nurl = "sqlite:///{tmp_path / "bot.db"}"\n')
+    config.write_text(f'[database]\nurl = "{database_url}"\n')
     bad = tmp_path / "a.csv"
     bad.write_text("account_id,nickname,phone,email,wechat_bound,status\nA1,a,13800138000,,,\nA2,b,999,,,\n")
     done = cli(config, "accounts", "import", str(bad), check=False)

@@ -16,12 +16,6 @@ from bot.outbox import queue_mail
 from bot.sender import drain_outbox
 
 
-@pytest.fixture
-def smtp():
-    with RecordingSmtpServer() as server:
-        yield server
-
-
 def _queue(engine, settings, clock, n=2):
     with Session(engine) as s:
         ticket = Ticket(reference="ESL-000001", requester="a@example.org", received_at=clock.now(),

@@ -10,7 +10,6 @@ from typer.testing import CliRunner
 
 from bot.cli_sla import register
 from bot.db import init_db, make_engine
-from bot.demo.smtp_recorder import RecordingSmtpServer
 from bot.models import AuditEvent, OutboxMessage, Ticket
 from bot.sla.models import SlaExtension, TicketSla
 from tests.unit.test_sla_support import BOSS, STAFF, add_ticket, sla_settings
@@ -31,15 +30,9 @@ def _cli(settings) -> typer.Typer:
 
 
 @pytest.fixture
-def smtp():
-    with RecordingSmtpServer() as server:
-        yield server
-
-
-@pytest.fixture
-def mixed(tmp_path, smtp):
-    """A SQLite file with open, overdue, due-soon and answered tickets, received relative to today."""
-    settings = sla_settings(database={"url": f"sqlite:///{tmp_path / 'sb.db'}"},
+def mixed(database_url, smtp):
+    """A database (SQLite file or PostgreSQL) with open, overdue, due-soon and answered tickets, received relative to today."""
+    settings = sla_settings(database={"url": database_url},
                             smtp={"host": "127.0.0.1", "port": smtp.port, "security": "none",
                                   "from_address": "support@esl.example"})
     engine = make_engine(settings.database.url)

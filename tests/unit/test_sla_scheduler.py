@@ -64,14 +64,17 @@ def test_jobs_are_coalesced_single_and_run_at_start(engine, clock):
     jobs = SlaJobs(sessions=session_factory(engine), clock=clock, settings=sla_settings(), renderer=MailRenderer())
     scheduler = build_scheduler(jobs, loop=asyncio.new_event_loop())
     by_id = {job.id: job for job in scheduler.get_jobs()}
-    assert set(by_id) == {"sla-sweep", "sla-digest", "sla-digest-catch-up"}
+    assert set(by_id) == {"sla-sweep", "sla-digest", "sla-digest-catch-up", "retention-purge",
+                          "retention-purge-catch-up"}
     assert all(job.coalesce and job.max_instances == 1 and job.misfire_grace_time is None for job in by_id.values())
     assert isinstance(by_id["sla-sweep"].trigger, IntervalTrigger)
     assert by_id["sla-sweep"].trigger.interval == timedelta(minutes=15)
     assert isinstance(by_id["sla-digest"].trigger, CronTrigger)
     assert str(by_id["sla-digest"].trigger.timezone) == "Asia/Shanghai"
+    assert isinstance(by_id["retention-purge"].trigger, CronTrigger)   # daily, [retention] cron
     off = build_scheduler(SlaJobs(sessions=jobs.sessions, clock=clock, renderer=jobs.renderer,
-                                  settings=sla_settings(reminders={"enabled": False}, digest={"enabled": False})),
+                                  settings=sla_settings(reminders={"enabled": False}, digest={"enabled": False},
+                                                        retention={"enabled": False})),
                           loop=asyncio.new_event_loop())
     assert off.get_jobs() == []
 

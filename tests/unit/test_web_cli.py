@@ -18,8 +18,8 @@ PASSWORD = "a long enough passphrase"
 
 
 @pytest.fixture
-def settings(tmp_path):
-    return Settings(database={"url": f"sqlite:///{tmp_path / 'bot.db'}"})
+def settings(database_url):
+    return Settings(database={"url": database_url})
 
 
 @pytest.fixture

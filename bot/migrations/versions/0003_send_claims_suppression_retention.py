@@ -33,11 +33,13 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('claim_token', sqlmodel.sql.sqltypes.AutoString(), nullable=True))
         batch_op.add_column(sa.Column('send_started_at', bot.models.UTCDateTime(timezone=True), nullable=True))
         batch_op.create_index('ix_outbox_recipient_recent', ['to_address', 'created_at'], unique=False)
+        batch_op.create_index('ix_outbox_kind_sent', ['kind', 'sent_at'], unique=False)
 
 
 
 def downgrade() -> None:
     with op.batch_alter_table('outboxmessage', schema=None) as batch_op:
+        batch_op.drop_index('ix_outbox_kind_sent')
         batch_op.drop_index('ix_outbox_recipient_recent')
         batch_op.drop_column('send_started_at')
         batch_op.drop_column('claim_token')

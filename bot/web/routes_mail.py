@@ -1,0 +1,40 @@
+"""Undelivered mail (/mail/failed): what the outbox gave up on, with a retry button for each."""
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import RedirectResponse
+from starlette.responses import Response
+
+from bot.db import transaction
+from bot.models import StaffUser
+from bot.web.render import render
+from bot.web.security import bot_app, current_user, flash, staff_form
+from bot.web.undelivered import RetryRefused, failed_page, requeue
+
+router = APIRouter()
+
+
+@router.get("/mail/failed")
+def failed_mail(request: Request, user: Annotated[StaffUser, Depends(current_user)],
+                page: Annotated[int, Query(ge=1, le=100_000)] = 1) -> Response:
+    app = bot_app(request)
+    with app.sessions() as session:
+        rows, page, pages, total = failed_page(session, page, request.app.state.web.page_size)
+    return render(request, "failed_mail.html", section="failed", rows=rows, page=page, pages=pages, total=total,
+                  max_attempts=app.settings.smtp.max_attempts)
+
+
+@router.post("/mail/{outbox_id}/retry")
+def retry_mail(request: Request, outbox_id: int, user: Annotated[StaffUser, Depends(staff_form)]) -> Response:
+    app = bot_app(request)
+    try:
+        with transaction(app.sessions) as session:
+            row = requeue(session, outbox_id, actor=f"staff:{user.email}", now=app.clock.now())
+            to = row.to_address
+    except RetryRefused as exc:
+        flash(request, "error", str(exc))
+    else:
+        flash(request, "ok", f"Mail {outbox_id} to {to} is back in the queue; it is sent within a minute.")
+    return RedirectResponse("/mail/failed", status_code=303)
