@@ -111,14 +111,13 @@ class RecorderCopies:
 
 
 def _die_mid_send(engine, smtp, clock, *, accepted: bool):
-    """Claim and start one row like the sender does, deliver it or not, then "crash" before recording."""
-    from bot.sender import _claim, _start
+    """Claim one row like the sender does, deliver it or not, then "crash" before recording."""
+    from bot.sender import _claim
     settings = SmtpSettings(host="127.0.0.1", port=smtp.port, security="none", from_address="support@esl.example")
-    token, rows = _claim(session_factory(engine), clock, settings, 1)
-    assert _start(session_factory(engine), clock, settings, rows[0], token)
+    row = _claim(session_factory(engine), clock, settings, 1).rows[0]
     if accepted:
-        asyncio.run(SmtpSink(settings).send(rows[0].raw, sender=settings.from_address, recipients=[rows[0].to_address]))
-    return rows[0]
+        asyncio.run(SmtpSink(settings).send(row.raw, sender=settings.from_address, recipients=[row.to_address]))
+    return row
 
 
 def _send_with(engine, smtp, clock, copies):
@@ -151,15 +150,31 @@ def test_without_a_sent_copy_folder_mail_in_doubt_goes_again(engine, settings, c
     assert [m.message["Message-ID"] for m in smtp.received] == [row.message_id] * 2   # at least once
 
 
-def test_a_claim_taken_over_after_its_lease_is_not_sent_by_the_old_holder(engine, settings, clock, smtp):
-    from bot.sender import _claim, _start
-    _queue(engine, settings, clock, n=1)
-    smtp_settings = SmtpSettings(host="127.0.0.1", port=smtp.port, security="none")
-    old_token, rows = _claim(session_factory(engine), clock, smtp_settings, 1)
-    clock.advance(timedelta(seconds=121))
-    assert _send(engine, smtp, clock).sent == 1                      # a second sender took it up
-    assert not _start(session_factory(engine), clock, smtp_settings, rows[0], old_token)
-    assert len(smtp.received) == 1
+class SlowSink(SmtpSink):
+    """A real SMTP sink on a server so slow that each mail takes a minute of the sender's lease."""
+
+    def __init__(self, settings, clock):
+        super().__init__(settings)
+        self.fake_clock = clock
+
+    async def send(self, raw, *, sender, recipients):
+        await super().send(raw, sender=sender, recipients=recipients)
+        self.fake_clock.advance(timedelta(seconds=60))
+
+
+def test_a_sender_starts_nothing_its_lease_may_not_cover_and_claims_it_afresh(engine, settings, clock, smtp):
+    _queue(engine, settings, clock, n=3)
+    start = clock.now()
+    smtp_settings = SmtpSettings(host="127.0.0.1", port=smtp.port, security="none", timeout_seconds=20,
+                                 claim_lease_seconds=120)
+    report = asyncio.run(drain_outbox(session_factory(engine), SlowSink(smtp_settings, clock), clock, smtp_settings))
+    assert report.sent == 3
+    assert len({m.message["Message-ID"] for m in smtp.received}) == len(smtp.received) == 3
+    # 120 s lease, 2 * 20 + 5 s kept for one transaction: under the first claim mails may start
+    # until 75 s; the third (due to start at 120 s) was given back and claimed again then.
+    with Session(engine) as s:
+        started = [row.send_started_at - start for row in s.exec(select(OutboxMessage).order_by(OutboxMessage.id))]
+    assert started == [timedelta(0), timedelta(0), timedelta(seconds=120)]
 
 
 def test_the_claim_lease_must_outlast_a_send():
