@@ -11,6 +11,7 @@ from bot import audit
 from bot.db import transaction
 from bot.mail.imap import Mailbox
 from bot.models import InboundMessage, MailboxState
+from bot.pipeline.batch import IntakeBatch
 from bot.pipeline.context import Location
 from bot.pipeline.runner import Pipeline
 
@@ -41,16 +42,18 @@ def drain_folder(mailbox: Mailbox, pipeline: Pipeline, *, folder: str, batch_siz
     for start in range(0, len(uids), batch_size):
         batch = uids[start:start + batch_size]
         done = []
-        # A message over the limit arrives as its header alone, and is quarantined from that.
-        for fetched in mailbox.fetch(batch, max_bytes=pipeline.settings.imap.max_message_bytes):
-            location = Location(folder, uidvalidity, fetched.uid, fetched.arrived_at)
-            if fetched.complete:
-                outcome = pipeline.handle(fetched.raw, location)
-            else:
-                outcome = pipeline.handle_oversized(fetched.raw, location, fetched.size or 0, moved_to=move_to)
-            report.outcomes[outcome] += 1
-            if outcome != "unstorable":  # not even quarantined: left unread on the server for staff
-                done.append(fetched.uid)
+        # The batch's messages are committed together (one savepoint each), when it ends.
+        with IntakeBatch(pipeline) as intake:
+            # A message over the limit arrives as its header alone, and is quarantined from that.
+            for fetched in mailbox.fetch(batch, max_bytes=pipeline.settings.imap.max_message_bytes):
+                location = Location(folder, uidvalidity, fetched.uid, fetched.arrived_at)
+                if fetched.complete:
+                    outcome = intake.handle(fetched.raw, location)
+                else:
+                    outcome = intake.handle_oversized(fetched.raw, location, fetched.size or 0, moved_to=move_to)
+                report.outcomes[outcome] += 1
+                if outcome != "unstorable":  # not even quarantined: left unread on the server for staff
+                    done.append(fetched.uid)
         # Only committed messages are flagged (and moved); a crash before this is repaired
         # by _finish_marking on the next run.
         if mark:

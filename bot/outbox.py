@@ -5,6 +5,7 @@ import logging
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, func, select
 
 from bot import audit
@@ -71,12 +72,18 @@ def queue_mail(
     return row
 
 
+# Both facts in one round trip, the statement built once: this runs for every automatic mail.
+_WITHHOLD_FACTS = select(
+    select(SuppressedAddress.reason).where(SuppressedAddress.address == bindparam("address")).scalar_subquery(),
+    select(func.count()).select_from(OutboxMessage).where(
+        OutboxMessage.kind.in_(AUTOMATIC_KINDS), OutboxMessage.created_at > bindparam("since"),
+        OutboxMessage.to_address == bindparam("address")).scalar_subquery(),
+)
+
+
 def _withhold_reason(session: Session, settings: Settings, now: datetime, address: str) -> str | None:
-    suppressed = session.get(SuppressedAddress, address)
-    recently = session.exec(select(func.count()).select_from(OutboxMessage).where(
-        OutboxMessage.kind.in_(AUTOMATIC_KINDS), OutboxMessage.created_at > window_start(now),
-        OutboxMessage.to_address == address)).one()
-    return withhold_reason(suppressed=suppressed.reason if suppressed else None, to_address_recently=recently,
+    reason, count = session.exec(_WITHHOLD_FACTS, params={"address": address, "since": window_start(now)}).one()
+    return withhold_reason(suppressed=reason, to_address_recently=count,
                            per_address_per_hour=settings.loops.per_address_per_hour)
 
 

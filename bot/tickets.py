@@ -31,9 +31,17 @@ def open_ticket(session: Session, ctx: MessageContext, deps: Pipeline) -> Ticket
         received_at=ctx.received_at,
         due_at=due_at(ctx.received_at, settings.sla),
     )
+    # The message, if still pending (bot.pipeline.stages.store), is written after its ticket, with
+    # the ticket's id: one INSERT rather than an INSERT and an UPDATE.
+    pending = ctx.inbound in session.new
+    if pending:
+        session.expunge(ctx.inbound)
     session.add(ticket)
     session.flush()  # the id is the reference's number, unique without a counter table
     ticket.reference = format_reference(settings.tickets.reference_prefix, ticket.id)
+    ctx.inbound.ticket_id, ctx.inbound.opened_ticket = ticket.id, True
+    session.add(ctx.inbound)
+    session.flush()
     audit.record(
         session, deps.clock.now(), "ticket.opened", ticket_id=ticket.id, inbound_id=ctx.inbound.id,
         reference=ticket.reference, kind=ticket.kind, labels=ticket.labels,

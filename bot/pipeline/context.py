@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from sqlalchemy import bindparam, update
 from sqlmodel import Session
 
 from bot.classify import Classification
@@ -21,14 +22,19 @@ class Location:
     arrived_at: datetime | None = None   # the server's INTERNALDATE, when known
 
 
+# One statement, no read first, built once: this runs for every message.
+_STATE = MailboxState.__table__
+_ADVANCE = update(_STATE).where(
+    _STATE.c.folder == bindparam("in_folder"), _STATE.c.uidvalidity == bindparam("of_uidvalidity"),
+    _STATE.c.last_uid < bindparam("to_uid")).values(last_uid=bindparam("to_uid"))
+
+
 def advance_watermark(session: Session, location: Location) -> None:
     """Record, in the message's transaction, that the folder has been read up to its UID."""
     if not location.uid:
         return
-    state = session.get(MailboxState, location.folder)
-    if state is not None and state.uidvalidity == location.uidvalidity and location.uid > state.last_uid:
-        state.last_uid = location.uid
-        session.add(state)
+    session.execute(_ADVANCE, {"in_folder": location.folder, "of_uidvalidity": location.uidvalidity,
+                               "to_uid": location.uid})
 
 
 @dataclass
@@ -51,6 +57,13 @@ class MessageContext:
         if self.ticket is not None:
             return "follow-up"
         return "machine-mail" if self.machine_reason else "stored"
+
+
+def inbound_id(ctx: MessageContext, session: Session) -> int:
+    """The stored message's id, writing its row first if it is still pending (see stages.store)."""
+    if ctx.inbound.id is None:
+        session.flush()
+    return ctx.inbound.id
 
 
 class StopMessage(Exception):

@@ -5,11 +5,13 @@ from collections.abc import Iterable
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, select
 
 from bot import audit
 from bot.models import OutboxMessage, Ticket
 from bot.outbox import queue_mail
+from bot.pipeline.context import inbound_id
 from bot.sla import local_date
 from bot.sla.models import DONE_STATUSES
 
@@ -26,22 +28,28 @@ def same_request(ticket_kind: str, ticket_labels: Iterable[str], kind: str, labe
     return ticket_kind == kind or bool(rights(ticket_labels) & rights(labels))
 
 
+# The sender's open tickets received since a time, newest first; built once, run per new request.
+_OPEN_TICKETS_OF = select(Ticket).where(
+    Ticket.requester == bindparam("requester"), Ticket.status.not_in(DONE_STATUSES),
+    Ticket.received_at >= bindparam("since"),
+).order_by(Ticket.received_at.desc(), Ticket.id.desc())
+
+
 def link_duplicate(ctx: MessageContext, session: Session, deps: Pipeline) -> None:
     """Stage: a new request matching an open ticket of its sender, received within the window, joins it."""
     days, msg, result = deps.settings.tickets.duplicate_window_days, ctx.parsed, ctx.classification
     if ctx.ticket is not None or ctx.machine_reason or result is None or days <= 0 or not msg.from_address:
         return
-    open_tickets = session.exec(select(Ticket).where(
-        Ticket.requester == msg.from_address, Ticket.status.not_in(DONE_STATUSES),
-        Ticket.received_at >= ctx.received_at - timedelta(days=days),
-    ).order_by(Ticket.received_at.desc(), Ticket.id.desc()))
+    with session.no_autoflush:   # only the message is pending; it cannot change this answer
+        open_tickets = list(session.exec(_OPEN_TICKETS_OF, params={
+            "requester": msg.from_address, "since": ctx.received_at - timedelta(days=days)}))
     ticket = next((t for t in open_tickets if same_request(t.kind, t.labels.split(","), result.kind, result.labels)),
                   None)
     if ticket is None:
         return  # another right, a closed ticket, or too long ago: a new ticket
     ctx.ticket, ctx.inbound.ticket_id = ticket, ticket.id
     audit.record(session, deps.clock.now(), "message.duplicate_linked", ticket_id=ticket.id,
-                 inbound_id=ctx.inbound.id, reference=ticket.reference, kind=result.kind,
+                 inbound_id=inbound_id(ctx, session), reference=ticket.reference, kind=result.kind,
                  labels=",".join(result.labels), window_days=days)
     if (notice := queue_duplicate_notice(session, ctx, deps)) is not None:
         ctx.outbox.append(notice)

@@ -45,29 +45,38 @@ class Pipeline:
 
     def handle(self, raw: bytes, location: Location) -> str:
         """Handle one message exactly once; returns the outcome (new-ticket, follow-up, ...)."""
-        ctx = MessageContext(raw=raw, location=location, received_at=self._received_at(location))
+        ctx = self.new_context(raw, location)
         if len(raw) > self.settings.imap.max_message_bytes:
             # Came whole by another way than the fetcher: from a folder, keep only the header.
             kept = _header_of(raw) if location.uid else raw
             return self.handle_oversized(kept, location, len(raw), whole=not location.uid)
         try:
             with transaction(self.sessions, commit=not self.dry_run) as session:
-                try:
-                    for stage in STAGES:
-                        stage(ctx, session, self)
-                except Duplicate:
-                    advance_watermark(session, location)
-                    return "duplicate"
-                advance_watermark(session, location)
-                if self.observer:
-                    self.observer(ctx)  # inside the transaction: a dry run's rows are still visible
-            return ctx.outcome
-        except (OperationalError, InterfaceError) as exc:
-            if database_at_fault(exc):
-                raise  # the database, not the message, is at fault: the next attempt handles it
-            return self._quarantine(ctx, exc)  # e.g. a header value too long for an index
+                return self.run_stages(ctx, session)
         except Exception as exc:  # noqa: BLE001 - whatever it is, a human gets the message
-            return self._quarantine(ctx, exc)
+            return self.quarantine_failed(ctx, exc)
+
+    def new_context(self, raw: bytes, location: Location) -> MessageContext:
+        return MessageContext(raw=raw, location=location, received_at=self._received_at(location))
+
+    def run_stages(self, ctx: MessageContext, session: Session) -> str:
+        """The stages over one message in the caller's transaction, then its watermark; the outcome."""
+        try:
+            for stage in STAGES:
+                stage(ctx, session, self)
+        except Duplicate:
+            advance_watermark(session, ctx.location)
+            return "duplicate"
+        advance_watermark(session, ctx.location)
+        if self.observer:
+            self.observer(ctx)  # inside the transaction: a dry run's rows are still visible
+        return ctx.outcome
+
+    def quarantine_failed(self, ctx: MessageContext, exc: Exception) -> str:
+        """After the message's work was rolled back: quarantine it, unless the database is at fault."""
+        if isinstance(exc, (OperationalError, InterfaceError)) and database_at_fault(exc):
+            raise exc  # the database, not the message, is at fault: the next attempt handles it
+        return self._quarantine(ctx, exc)  # e.g. a header value too long for an index
 
     def handle_oversized(self, kept: bytes, location: Location, size: int, *, moved_to: str = "",
                          whole: bool = False) -> str:

@@ -7,6 +7,7 @@ import json
 import re
 from typing import TYPE_CHECKING
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, or_, select
 
 from bot import audit
@@ -14,7 +15,7 @@ from bot.mail.parse import parse_message, unparseable
 from bot.mail.rules import machine_mail_reason
 from bot.mail.subject import find_ticket_references
 from bot.models import InboundMessage, OutboxMessage, Ticket
-from bot.pipeline.context import Duplicate, MessageContext, Quarantine
+from bot.pipeline.context import Duplicate, MessageContext, Quarantine, inbound_id
 from bot.pipeline.duplicates import link_duplicate
 from bot.suppressions import note_bounce
 from bot.tickets import open_ticket
@@ -45,14 +46,23 @@ def parse(ctx: MessageContext, session: Session, deps: Pipeline) -> None:
         raise Quarantine(f"cannot be parsed: {ctx.parsed.defects[0]}")
 
 
+# Stored already: the same content key, or (from a folder) the same place. Built once, run per message.
+_SAME_KEY = select(InboundMessage.id).where(InboundMessage.dedup_key == bindparam("key"))
+_SAME_KEY_OR_PLACE = select(InboundMessage.id).where(or_(
+    InboundMessage.dedup_key == bindparam("key"),
+    (InboundMessage.folder == bindparam("folder")) & (InboundMessage.uidvalidity == bindparam("uidvalidity"))
+    & (InboundMessage.uid == bindparam("uid"))))
+
+
 def store(ctx: MessageContext, session: Session, deps: Pipeline) -> None:
     msg, loc = ctx.parsed, ctx.location
     key = dedup_key(msg.from_address, msg.message_id, ctx.raw)
-    same = [InboundMessage.dedup_key == key]
     if loc.uid:
-        same.append((InboundMessage.folder == loc.folder) & (InboundMessage.uidvalidity == loc.uidvalidity)
-                    & (InboundMessage.uid == loc.uid))
-    if session.exec(select(InboundMessage.id).where(or_(*same))).first() is not None:
+        same = session.exec(_SAME_KEY_OR_PLACE, params={"key": key, "folder": loc.folder,
+                                                        "uidvalidity": loc.uidvalidity, "uid": loc.uid})
+    else:
+        same = session.exec(_SAME_KEY, params={"key": key})
+    if same.first() is not None:
         raise Duplicate("already stored")
     ctx.inbound = InboundMessage(
         dedup_key=key, message_id=msg.message_id, sender=msg.from_address, subject=msg.subject[:998],
@@ -60,8 +70,8 @@ def store(ctx: MessageContext, session: Session, deps: Pipeline) -> None:
         received_at=ctx.received_at, new_text=msg.new_text,
         attachments=json.dumps([a.filename for a in msg.attachments], ensure_ascii=False),
     )
+    # Written with the first flush that needs it (see inbound_id): usually with its ticket, in one INSERT.
     session.add(ctx.inbound)
-    session.flush()
 
 
 def spot_machine_mail(ctx: MessageContext, session: Session, deps: Pipeline) -> None:
@@ -91,7 +101,7 @@ def thread(ctx: MessageContext, session: Session, deps: Pipeline) -> None:
         ctx.ticket = session.get(Ticket, ticket_id)
         ctx.inbound.ticket_id = ticket_id
         audit.record(session, deps.clock.now(), "message.threaded", ticket_id=ticket_id,
-                     inbound_id=ctx.inbound.id, machine_mail=ctx.machine_reason,
+                     inbound_id=inbound_id(ctx, session), machine_mail=ctx.machine_reason,
                      by="headers" if ids and ctx.ticket else "subject-reference")
 
 
@@ -106,13 +116,11 @@ def classify(ctx: MessageContext, session: Session, deps: Pipeline) -> None:
 def open_new_ticket(ctx: MessageContext, session: Session, deps: Pipeline) -> None:
     if ctx.ticket is not None or ctx.machine_reason:
         if ctx.machine_reason and ctx.ticket is None:
-            audit.record(session, deps.clock.now(), "message.machine_mail", inbound_id=ctx.inbound.id,
+            audit.record(session, deps.clock.now(), "message.machine_mail", inbound_id=inbound_id(ctx, session),
                          reason=ctx.machine_reason)
         return
-    ctx.ticket = open_ticket(session, ctx, deps)
+    ctx.ticket = open_ticket(session, ctx, deps)   # also links ctx.inbound to it
     ctx.opened_ticket = True
-    ctx.inbound.ticket_id = ctx.ticket.id
-    ctx.inbound.opened_ticket = True
 
 
 def acknowledge(ctx: MessageContext, session: Session, deps: Pipeline) -> None:

@@ -11,6 +11,7 @@ from bot.accounts import Account
 from bot.accounts.phones import mask_phone
 from bot.models import Challenge, Ticket
 from bot.outbox import queue_mail
+from bot.pipeline.context import inbound_id
 from bot.sla import recompute_due
 from bot.verify.authresults import sender_authenticated
 from bot.drafts.create import create_draft
@@ -29,7 +30,7 @@ def begin(session: Session, ctx: MessageContext, deps: Pipeline) -> None:
     """For a new rights request: match the account, then verify, challenge or ask for details."""
     match = match_account(ctx.parsed, deps.accounts(session), deps.settings.accounts.default_region)
     audit.record(session, deps.clock.now(), "account.match", ticket_id=ctx.ticket.id,
-                 inbound_id=ctx.inbound.id, **match.evidence())
+                 inbound_id=inbound_id(ctx, session), **match.evidence())
     _act_on_match(session, ctx, deps, match)
     recompute_due(session, ctx.ticket, deps.settings, deps.clock.now())
 
@@ -42,7 +43,7 @@ def follow_up(session: Session, ctx: MessageContext, deps: Pipeline) -> None:
     elif ticket.verification == UNKNOWN and ctx.parsed.from_address == ticket.requester:
         match = match_account(ctx.parsed, deps.accounts(session), deps.settings.accounts.default_region)
         audit.record(session, deps.clock.now(), "account.match", ticket_id=ticket.id,
-                     inbound_id=ctx.inbound.id, **match.evidence())
+                     inbound_id=inbound_id(ctx, session), **match.evidence())
         if match.status == "matched":
             _act_on_match(session, ctx, deps, match)
     recompute_due(session, ticket, deps.settings, deps.clock.now())  # verified, or no longer waiting
@@ -121,7 +122,7 @@ def _check_code(session: Session, ctx: MessageContext, deps: Pipeline) -> None:
                              .order_by(Challenge.id.desc())).first()
     if not codes or challenge is None:
         return
-    event = dict(ticket_id=ticket.id, inbound_id=ctx.inbound.id, actor="requester", challenge_id=challenge.id)
+    event = dict(ticket_id=ticket.id, inbound_id=inbound_id(ctx, session), actor="requester", challenge_id=challenge.id)
     if challenge.status != "open":
         audit.record(session, now, "verification.code_rejected", reason=f"challenge {challenge.status}", **event)
     elif msg.from_address != challenge.reply_from:
