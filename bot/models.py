@@ -150,7 +150,7 @@ class Challenge(SQLModel, table=True):
     created_at: datetime = _utc(nullable=False)
     expires_at: datetime = _utc(nullable=False)
     attempts: int = 0
-    status: str = "open"                  # open | used | locked | expired | superseded
+    status: str = "open"                  # open | used | locked | expired | superseded | withheld
 
 
 class AccountRecord(SQLModel, table=True):

@@ -102,9 +102,16 @@ def issue_challenge(session: Session, ticket: Ticket, account: Account, deps: Pi
     if channel == "email":
         mail = deps.renderer.render("challenge", ticket.language, reference=ticket.reference, code=code,
                                     kind=ticket.kind, hours=cfg.code_ttl_hours, nickname=account.nickname)
-        queue_mail(session, settings=deps.settings, now=now, ticket=ticket, kind="challenge", to=sent_to,
-                   subject=mail.subject, text=mail.text, in_reply_to=in_reply_to if to == ticket.requester else None,
-                   actor=actor)
+        queued = queue_mail(session, settings=deps.settings, now=now, ticket=ticket, kind="challenge", to=sent_to,
+                            subject=mail.subject, text=mail.text,
+                            in_reply_to=in_reply_to if to == ticket.requester else None, actor=actor)
+        if queued is None:   # withheld by loop protection (bot/loops.py): no code went out
+            challenge.status = "withheld"
+            _set(ticket, "pending")
+            audit.record(session, now, "verification.code_withheld", ticket_id=ticket.id, actor=actor,
+                         challenge_id=challenge.id,
+                         note="the code mail was withheld: staff resend it (verify --resend-code) or decide")
+            return None
     else:
         deps.sms.send_code(account.phone, code, ticket.reference)
     _set(ticket, CHALLENGED, waiting_on="requester")

@@ -17,7 +17,7 @@ from bot.mail.bounces import read_bounce
 from bot.mail.parse import parse_message
 from bot.mail.rules import machine_mail_reason
 from bot.mail.sink import SmtpSink
-from bot.models import AuditEvent, InboundMessage, OutboxMessage, SuppressedAddress, Ticket
+from bot.models import AuditEvent, Challenge, InboundMessage, OutboxMessage, SuppressedAddress, Ticket
 from bot.outbox import queue_mail
 from bot.sender import drain_outbox
 from tests.support.pipeline_flow import Flow, make_app, mail
@@ -137,6 +137,19 @@ def test_over_the_limit_the_ticket_still_opens_and_staff_see_why_there_was_no_ac
     assert {e.ticket_id for e in withheld} >= {2} and all(
         json.loads(e.detail)["reason"].startswith("per-address limit") for e in withheld)
     assert all(e.ticket_id in (1, 2) for e in withheld)
+
+
+def test_a_withheld_code_leaves_verification_to_staff_not_waiting_on_the_requester(engine, clock, tmp_path):
+    app = make_app(engine, clock, tmp_path, loops={"per_address_per_hour": 1})
+    flow = Flow(app)
+    flow.send(mail("owner@example.org", "Delete my account", "Please delete my account and all my data.", "<1@o>"))
+    assert [row.kind for row in flow.outbox()] == ["ack"]          # the code mail was over the limit
+    ticket = flow.ticket(1)
+    assert (ticket.verification, ticket.waiting_on) == ("pending", None)
+    with Session(app.engine) as s:
+        assert s.exec(select(Challenge)).one().status == "withheld"
+    assert len(_events(app.engine, "verification.code_withheld")) == 1
+    assert _events(app.engine, "verification.challenged") == []
 
 
 # --- bounces ------------------------------------------------------------------------------------
