@@ -1,7 +1,6 @@
 """Loop protection rules: which mail is automatic, when it is withheld, and how much may go per hour."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 # Mail the bot writes by itself in answer to incoming mail, with nobody deciding: the kinds

@@ -61,12 +61,17 @@ def postgres_database():
     admin.dispose()
 
 
+@pytest.fixture
+def postgres_database_url(postgres_database):
+    return POSTGRES_URL.rsplit("/", 1)[0] + "/" + postgres_database
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request, tmp_path):
     """An empty database for `supportbot` commands to create: a SQLite file or a private PostgreSQL database."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'bot.db'}"
-    return POSTGRES_URL.rsplit("/", 1)[0] + "/" + request.getfixturevalue("postgres_database")
+    return request.getfixturevalue("postgres_database_url")
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -5,7 +5,6 @@ import os
 import re
 import statistics
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -14,8 +13,8 @@ from sqlalchemy import text
 
 from bot.db import make_engine
 from tests.bench.realistic_mail import realistic_request
-from tests.conftest import POSTGRES_URL
 from tests.integration.conftest import of_kind, write_config
+from tests.support.bot_process import CLI, start_bot
 
 MESSAGES = int(os.environ.get("SUPPORTBOT_BENCH_MESSAGES", "5000"))
 LATENCY_MESSAGES = 50
@@ -30,13 +29,11 @@ class Bot:
 
     def __init__(self, config: Path) -> None:
         self.log = config.with_suffix(".log")
-        env = dict(os.environ, SUPPORTBOT_IMAP__PASSWORD="secret")
-        subprocess.run([sys.executable, "-m", "bot", "--config", str(config), "init"], env=env, check=True,
+        subprocess.run([*CLI, "--config", str(config), "init"], check=True,
                        capture_output=True, timeout=120)  # the schema exists before the clock starts
         with open(self.log, "wb") as out:
             self.started = time.monotonic()
-            self.process = subprocess.Popen([sys.executable, "-m", "bot", "--config", str(config), "run"],
-                                            env=env, stdout=out, stderr=subprocess.STDOUT)
+            self.process = start_bot(config, stdout=out)
 
     def peak_rss_mb(self) -> float:
         status = Path(f"/proc/{self.process.pid}/status").read_text()
@@ -83,8 +80,7 @@ def _append_all(dovecot, messages: list[bytes]) -> None:
 def _database_url(backend: str, tmp_path: Path, request) -> str:
     if backend == "sqlite":
         return f"sqlite:///{tmp_path / 'bot.db'}"
-    name = request.getfixturevalue("postgres_database")  # skips when PostgreSQL is not reachable
-    return POSTGRES_URL.rsplit("/", 1)[0] + "/" + name
+    return request.getfixturevalue("postgres_database_url")  # skips when PostgreSQL is not reachable
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])

@@ -5,6 +5,7 @@ import json
 
 import pytest
 
+from bot.demo.smtp_recorder import RecordingSmtpServer
 from tests.support.dovecot import ensure_dovecot, start_dovecot
 
 pytestmark = pytest.mark.integration
@@ -17,6 +18,22 @@ def dovecot(tmp_path_factory):
     server = start_dovecot(tmp_path_factory.mktemp("dc"))
     yield server
     server.stop()
+
+
+SENT_COPIES = "sent-copies@esl.example"   # the Bcc our test "mail server" files into "Sent"
+
+
+@pytest.fixture
+def journaled_smtp(dovecot):
+    """The recorder as a mail server that files a copy of what it accepts into "Sent" (Bcc to us)."""
+    dovecot.create_folder("Sent")
+
+    def file_copy(mail) -> None:
+        if SENT_COPIES in mail.recipients:
+            dovecot.append(mail.raw, folder="Sent")
+
+    with RecordingSmtpServer(on_accept=file_copy) as server:
+        yield server
 
 
 def _toml(value) -> str:

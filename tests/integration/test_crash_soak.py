@@ -1,26 +1,20 @@
 """Fault injection: `supportbot run` killed with SIGKILL at random points over 1,000 messages, ten times."""
 from __future__ import annotations
 
-import os
 import random
 import signal
 import sqlite3
-import subprocess
-import sys
 import time
 from collections import Counter
 from email.message import EmailMessage
 from email.policy import SMTP
 
-import pytest
 
-from bot.demo.smtp_recorder import RecordingSmtpServer
-from tests.integration.conftest import of_kind, write_config
+from tests.integration.conftest import SENT_COPIES, of_kind, write_config
 from tests.support import mailgen
+from tests.support.bot_process import start_bot
 
-CLI = [sys.executable, "-m", "bot"]
 REQUESTS, FOLLOW_UPS, KILLS = 800, 200, 10
-SENT_COPIES = "sent-copies@esl.example"
 
 
 def follow_up(n: int) -> bytes:
@@ -31,19 +25,6 @@ def follow_up(n: int) -> bytes:
     msg["In-Reply-To"] = msg["References"] = f"<req-{n}@example.org>"
     msg.set_content("Any news on this? My nickname is on the account.\n")
     return msg.as_bytes(policy=SMTP)
-
-
-@pytest.fixture
-def journaled_smtp(dovecot):
-    """The recorder as a mail server that files a copy of what it accepts into "Sent" (Bcc to us)."""
-    dovecot.create_folder("Sent")
-
-    def file_copy(mail) -> None:
-        if SENT_COPIES in mail.recipients:
-            dovecot.append(mail.raw, folder="Sent")
-
-    with RecordingSmtpServer(on_accept=file_copy) as server:
-        yield server
 
 
 def _count(db, sql: str) -> int:
@@ -70,15 +51,9 @@ def test_sigkill_at_random_points_loses_and_doubles_nothing(tmp_path, dovecot, j
         dovecot.append(mailgen.request(n))
         if n % 4 == 0:
             dovecot.append(follow_up(n))
-    env = dict(os.environ, SUPPORTBOT_IMAP__PASSWORD="secret")
-
-    def start() -> subprocess.Popen:
-        return subprocess.Popen([*CLI, "--config", str(config), "run"], env=env,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
     kills = []
     for _ in range(KILLS):
-        proc, before = start(), max(_progress(db), 0)
+        proc, before = start_bot(config), max(_progress(db), 0)
         target = before + rng.randint(15, 160)   # somewhere inside intake or sending
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and _progress(db) < target and proc.poll() is None:
@@ -88,7 +63,7 @@ def test_sigkill_at_random_points_loses_and_doubles_nothing(tmp_path, dovecot, j
         proc.wait(30)
         kills.append(_progress(db))
 
-    proc = start()   # the last run finishes the work; in-doubt mail waits out its claim lease
+    proc = start_bot(config)   # the last run finishes the work; in-doubt mail waits out its claim lease
     try:
         deadline = time.monotonic() + 300
         while time.monotonic() < deadline:

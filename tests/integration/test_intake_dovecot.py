@@ -6,7 +6,6 @@ import os
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from email.message import EmailMessage
 from email.policy import SMTP
@@ -15,8 +14,8 @@ import pytest
 
 from tests.integration.conftest import of_kind, write_config
 from tests.support import mailgen
+from tests.support.bot_process import CLI, start_bot
 
-CLI = [sys.executable, "-m", "bot"]
 
 
 def supportbot(config, *args, env_password: str = "secret", check=True) -> subprocess.CompletedProcess:
@@ -111,9 +110,7 @@ def test_killed_mid_batch_then_restarted_loses_and_doubles_nothing(setup, tmp_pa
     total = 300
     for n in range(total):
         dovecot.append(mailgen.request(n))
-    env = dict(os.environ, SUPPORTBOT_IMAP__PASSWORD="secret")
-    proc = subprocess.Popen([*CLI, "--config", str(config), "run", "--once"], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = start_bot(config, "--once")
     db = tmp_path / "bot.db"
     deadline = time.monotonic() + 120
     handled = 0

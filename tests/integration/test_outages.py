@@ -1,15 +1,11 @@
 """Outages while `supportbot run` works: the SMTP server away, the database locked or unreachable."""
 from __future__ import annotations
 
-import os
 import signal
 import sqlite3
-import subprocess
-import sys
 import time
 from collections import Counter
 
-import pytest
 from sqlalchemy import text
 
 from bot.db import make_engine
@@ -17,18 +13,12 @@ from bot.demo.smtp_recorder import RecordingSmtpServer
 from tests.conftest import POSTGRES_URL
 from tests.integration.conftest import of_kind, write_config
 from tests.support import mailgen
+from tests.support.bot_process import start_bot, wait_for
 from tests.support.tcp_proxy import TcpProxy
 
 FAST_RETRIES = {"timeout_seconds": 2, "claim_lease_seconds": 10, "retry_base_seconds": 1}
 
 
-def wait_for(predicate, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.2)
-    return False
 
 
 class Bot:
@@ -36,9 +26,7 @@ class Bot:
 
     def __init__(self, config, log_path) -> None:
         self.log_path = log_path
-        env = dict(os.environ, SUPPORTBOT_IMAP__PASSWORD="secret")
-        self.proc = subprocess.Popen([sys.executable, "-m", "bot", "--config", str(config), "run"], env=env,
-                                     stdout=open(log_path, "w"), stderr=subprocess.STDOUT)
+        self.proc = start_bot(config, stdout=open(log_path, "w"))
 
     @property
     def output(self) -> str:

@@ -1,27 +1,19 @@
 """The long-running `supportbot run`: IDLE push, reconnect after a dropped connection or an outage, clean stop."""
 from __future__ import annotations
 
-import os
 import re
 import signal
 import subprocess
-import sys
 import time
 
 from tests.integration.conftest import of_kind, write_config
 from tests.support import mailgen
+from tests.support.bot_process import start_bot, wait_for
 
 # Longer than a backoff that doubles to a minute needs to reach a minute-long wait.
 OUTAGE_SECONDS = 70
 
 
-def wait_for(predicate, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def test_idle_push_and_reconnect(tmp_path, dovecot, smtp):
@@ -29,9 +21,7 @@ def test_idle_push_and_reconnect(tmp_path, dovecot, smtp):
     # A poll interval far longer than the test: anything answered quickly came through IDLE.
     write_config(config, imap=dovecot, smtp=smtp, database_url=f"sqlite:///{tmp_path / 'bot.db'}",
                  poll_seconds=600)
-    env = dict(os.environ, SUPPORTBOT_IMAP__PASSWORD="secret")
-    proc = subprocess.Popen([sys.executable, "-m", "bot", "--config", str(config), "run"], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = start_bot(config, stdout=subprocess.PIPE, text=True)
     try:
         time.sleep(3)  # let it connect and enter IDLE
         dovecot.append(mailgen.request(1))
@@ -58,9 +48,7 @@ def test_reconnects_within_30_seconds_after_a_long_outage(tmp_path, dovecot, smt
     config = tmp_path / "cfg.toml"
     write_config(config, imap=dovecot, smtp=smtp, database_url=f"sqlite:///{tmp_path / 'bot.db'}",
                  poll_seconds=600)
-    env = dict(os.environ, SUPPORTBOT_IMAP__PASSWORD="secret")
-    proc = subprocess.Popen([sys.executable, "-m", "bot", "--config", str(config), "run"], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = start_bot(config, stdout=subprocess.PIPE, text=True)
     try:
         dovecot.append(mailgen.request(1))
         assert wait_for(lambda: len(of_kind(smtp.received)) == 1, 30), "the first request was not answered"

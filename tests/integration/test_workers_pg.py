@@ -2,13 +2,9 @@
 scheduled jobs once."""
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import threading
 import time
-import uuid
 from collections import Counter
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -22,29 +18,13 @@ from bot.models import OutboxMessage
 from bot.render import MailRenderer
 from bot.sla.models import DigestSent, ReminderSent
 from bot.sla.scheduler import SlaJobs
-from tests.conftest import POSTGRES_URL, _postgres_reachable
-from tests.integration.conftest import of_kind, write_config
-from tests.integration.test_crash_soak import SENT_COPIES, journaled_smtp  # noqa: F401  (a fixture)
+from tests.conftest import POSTGRES_URL
+from tests.integration.conftest import SENT_COPIES, of_kind, write_config
 from tests.support import mailgen
+from tests.support.bot_process import start_bot
 from tests.unit.test_sla_support import BOSS, STAFF, add_ticket, sla_settings
 
-CLI = [sys.executable, "-m", "bot"]
 WORKERS, MESSAGES, KILL_AT = 3, 300, 80
-
-
-@pytest.fixture
-def private_database():
-    """A database of its own (advisory locks are per database), dropped afterwards."""
-    if not _postgres_reachable():
-        pytest.skip("PostgreSQL not reachable at " + POSTGRES_URL)
-    name = f"sb_workers_{uuid.uuid4().hex[:10]}"
-    admin = make_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"CREATE DATABASE {name}"))
-    yield POSTGRES_URL.rsplit("/", 1)[0] + "/" + name
-    with admin.connect() as conn:
-        conn.execute(text(f"DROP DATABASE {name} WITH (FORCE)"))
-    admin.dispose()
 
 
 def _count(engine, sql: str) -> int:
@@ -60,20 +40,18 @@ def _says(log: Path, words: str) -> bool:
 
 
 def test_three_workers_handle_everything_once_and_survive_losing_the_fetcher(
-        tmp_path, dovecot, journaled_smtp, private_database):  # noqa: F811
-    smtp, engine = journaled_smtp, make_engine(private_database)
+        tmp_path, dovecot, journaled_smtp, postgres_database_url):
+    smtp, engine = journaled_smtp, make_engine(postgres_database_url)
     config = tmp_path / "cfg.toml"
-    write_config(config, imap=dovecot, smtp=smtp, database_url=private_database, poll_seconds=1,
+    write_config(config, imap=dovecot, smtp=smtp, database_url=postgres_database_url, poll_seconds=1,
                  sections={"smtp": {"timeout_seconds": 2, "claim_lease_seconds": 10,
                                     "sent_copy_folder": "Sent", "sent_copy_bcc": SENT_COPIES},
                            "loops": {"global_per_hour": 4 * MESSAGES}})   # two mails per request
     for n in range(MESSAGES):
         dovecot.append(mailgen.request(n))
-    env = dict(os.environ, SUPPORTBOT_IMAP__PASSWORD="secret")
     logs = [tmp_path / f"worker{i}.log" for i in range(WORKERS)]
     # All start together on an empty database: they also race to create the schema.
-    workers = [subprocess.Popen([*CLI, "--config", str(config), "run"], env=env, stdout=log.open("w"),
-                                stderr=subprocess.STDOUT) for log in logs]
+    workers = [start_bot(config, stdout=log.open("w")) for log in logs]
     try:
         deadline = time.monotonic() + 120
         while _count(engine, "SELECT count(*) FROM inboundmessage") < KILL_AT and time.monotonic() < deadline:

@@ -7,7 +7,6 @@ import json
 import time
 from datetime import timedelta
 
-import pytest
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 from sqlmodel import Session, select
