@@ -116,7 +116,7 @@ class OutboxMessage(SQLModel, table=True):
     subject: str
     message_id: str = Field(unique=True, index=True)
     raw: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
-    status: str = Field(default="pending", index=True)   # pending | sending | sent | failed
+    status: str = Field(default="pending", index=True)   # pending | sending | sent | failed | withheld
     attempts: int = 0
     next_attempt_at: datetime = _utc(nullable=False, index=True)
     last_error: Optional[str] = None

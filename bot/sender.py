@@ -9,13 +9,14 @@ from datetime import datetime, timedelta
 from sqlalchemy import func
 from sqlmodel import or_, select
 
+from bot import audit
 from bot.clock import Clock
 from bot.config import SmtpSettings
 from bot.db import SessionFactory, transaction
 from bot.loops import AUTOMATIC_KINDS, sending_budget, window_start
 from bot.mail.sent_copies import SentCopies
 from bot.mail.sink import MailSink
-from bot.models import OutboxMessage
+from bot.models import OutboxMessage, SuppressedAddress
 from bot.send_results import Result, SendReport, record, send
 
 log = logging.getLogger(__name__)
@@ -45,12 +46,32 @@ def _claim(sessions: SessionFactory, clock: Clock, smtp: SmtpSettings, limit: in
         query = select(OutboxMessage).where(due).order_by(OutboxMessage.id).limit(limit)
         if session.get_bind().dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)  # several workers never take one row
-        rows = list(session.exec(query))
+        rows = _drop_newly_suppressed(session, list(session.exec(query)), now)
         in_doubt = [row.message_id for row in rows if row.send_started_at is not None]
         for row in rows:
             row.status, row.claim_token, row.send_started_at, row.next_attempt_at = "sending", token, now, now + lease
     # One SMTP transaction may take up to a few timeouts (connect, MAIL, RCPT, DATA).
     return Claim(token, rows, in_doubt, now + lease - timedelta(seconds=2 * smtp.timeout_seconds + 5))
+
+
+def _drop_newly_suppressed(session, rows: list[OutboxMessage], now: datetime) -> list[OutboxMessage]:
+    """Automatic mail queued before its address was suppressed (e.g. it bounced meanwhile) is withheld.
+
+    Mail queued after the suppression was queued knowingly, by a person (bot.loops), and goes."""
+    automatic = {row.to_address for row in rows if row.kind in AUTOMATIC_KINDS}
+    if not automatic:
+        return rows
+    since = dict(session.exec(select(SuppressedAddress.address, SuppressedAddress.created_at).where(
+        SuppressedAddress.address.in_(automatic))).all())
+    kept = []
+    for row in rows:
+        if row.kind in AUTOMATIC_KINDS and row.to_address in since and row.created_at <= since[row.to_address]:
+            row.status, row.claim_token = "withheld", None
+            audit.record(session, now, "mail.withheld", ticket_id=row.ticket_id, outbox_id=row.id, kind=row.kind,
+                         to=row.to_address, reason="suppressed after it was queued")
+        else:
+            kept.append(row)
+    return kept
 
 
 async def drain_outbox(sessions: SessionFactory, sink: MailSink, clock: Clock, smtp: SmtpSettings,

@@ -154,6 +154,30 @@ def test_a_withheld_code_leaves_verification_to_staff_not_waiting_on_the_request
 
 # --- bounces ------------------------------------------------------------------------------------
 
+def test_automatic_mail_queued_before_its_address_bounced_is_withheld_at_sending(engine, clock, smtp):
+    settings = Settings(smtp={"from_address": "support@esl.example", "host": "127.0.0.1", "port": smtp.port,
+                              "security": "none"})
+    with Session(engine) as s:
+        assert _queue(s, settings, clock, "ack", "gone@example.org") is not None
+        s.commit()
+    clock.advance(timedelta(seconds=1))
+    with Session(engine) as s:        # a bounce for earlier mail arrives before the sender ran
+        s.add(SuppressedAddress(address="gone@example.org", reason="bounced", created_at=clock.now()))
+        s.commit()
+    clock.advance(timedelta(seconds=1))
+    with Session(engine) as s:        # ... and afterwards a person decides to send a code anyway
+        assert _queue(s, settings, clock, "challenge", "gone@example.org", actor="staff:ann") is not None
+        s.commit()
+    report = asyncio.run(drain_outbox(session_factory(engine), SmtpSink(settings.smtp), clock, settings.smtp))
+    assert report.sent == 1
+    assert [m.message["X-Supportbot-Kind"] for m in smtp.received] == ["challenge"]
+    with Session(engine) as s:
+        assert {row.kind: row.status for row in s.exec(select(OutboxMessage))} == {"ack": "withheld",
+                                                                                  "challenge": "sent"}
+    assert [json.loads(e.detail)["reason"] for e in _events(engine, "mail.withheld")] == \
+        ["suppressed after it was queued"]
+
+
 def _request(flow, sender, n):
     flow.send(mail(sender, "Copy of my data", "Please send me a copy of my personal data.", f"<req{n}@x>"))
     return [row for row in flow.outbox() if row.to_address == sender]
