@@ -84,11 +84,24 @@ def facet_counts(session: Session, f: QueueFilter) -> tuple[dict[str, list[tuple
     return {dim: sorted(c.items(), key=lambda kv: (-kv[1], kv[0])) for dim, c in counts.items()}, total
 
 
+def page_bounds(total: int, page: int, page_size: int) -> tuple[int, int]:
+    """The asked-for page kept within range, and how many pages there are (at least one)."""
+    pages = max(1, -(-total // page_size))
+    return min(max(1, page), pages), pages
+
+
+def named_page(session: Session, query, names: tuple[str, ...], *, total: int, page: int,
+               page_size: int) -> tuple[list[dict], int, int, int]:
+    """One page of a column query as dicts keyed by `names`: (rows, page, pages, total)."""
+    page, pages = page_bounds(total, page, page_size)
+    rows = session.exec(query.offset((page - 1) * page_size).limit(page_size))
+    return [dict(zip(names, row, strict=True)) for row in rows], page, pages, total
+
+
 def queue_page(session: Session, settings: Settings, now: datetime, f: QueueFilter, page_size: int) -> QueuePage:
     """Most urgent first: by due date, then by ticket number."""
     facets, total = facet_counts(session, f)
-    pages = max(1, -(-total // page_size))
-    page = min(max(1, f.page), pages)
+    page, pages = page_bounds(total, f.page, page_size)
     tickets = session.exec(select(Ticket).where(*f.conditions()).order_by(Ticket.due_at, Ticket.id)
                            .offset((page - 1) * page_size).limit(page_size)).all()
     ids = [t.id for t in tickets]
@@ -106,15 +119,10 @@ def quarantine_count(session: Session) -> int:
 
 def quarantine_page(session: Session, page: int, page_size: int) -> tuple[list[dict], int, int, int]:
     """Quarantined messages, newest first, without their raw bytes: (rows, page, pages, total)."""
-    total = quarantine_count(session)
-    pages = max(1, -(-total // page_size))
-    page = min(max(1, page), pages)
     columns = (InboundMessage.id, InboundMessage.received_at, InboundMessage.sender, InboundMessage.subject,
                InboundMessage.quarantine_reason, InboundMessage.new_text, InboundMessage.folder,
                InboundMessage.uid, Ticket.reference)
     query = (select(*columns).join(Ticket, InboundMessage.ticket_id == Ticket.id, isouter=True)
-             .where(InboundMessage.status == "quarantined").order_by(InboundMessage.id.desc())
-             .offset((page - 1) * page_size).limit(page_size))
+             .where(InboundMessage.status == "quarantined").order_by(InboundMessage.id.desc()))
     names = ("id", "received_at", "sender", "subject", "reason", "new_text", "folder", "uid", "ticket")
-    rows = [dict(zip(names, r, strict=True)) for r in session.exec(query)]
-    return rows, page, pages, total
+    return named_page(session, query, names, total=quarantine_count(session), page=page, page_size=page_size)

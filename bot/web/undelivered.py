@@ -8,6 +8,7 @@ from sqlmodel import Session, select
 
 from bot import audit
 from bot.models import OutboxMessage, Ticket
+from bot.web.queries import named_page
 
 
 class RetryRefused(ValueError):
@@ -20,18 +21,13 @@ def failed_count(session: Session) -> int:
 
 def failed_page(session: Session, page: int, page_size: int) -> tuple[list[dict], int, int, int]:
     """Failed mail, newest first, without its bytes: (rows, page, pages, total)."""
-    total = failed_count(session)
-    pages = max(1, -(-total // page_size))
-    page = min(max(1, page), pages)
     columns = (OutboxMessage.id, OutboxMessage.created_at, OutboxMessage.kind, OutboxMessage.to_address,
                OutboxMessage.subject, OutboxMessage.attempts, OutboxMessage.last_error,
                func.length(OutboxMessage.raw), Ticket.reference)
     query = (select(*columns).join(Ticket, OutboxMessage.ticket_id == Ticket.id, isouter=True)
-             .where(OutboxMessage.status == "failed").order_by(OutboxMessage.id.desc())
-             .offset((page - 1) * page_size).limit(page_size))
+             .where(OutboxMessage.status == "failed").order_by(OutboxMessage.id.desc()))
     names = ("id", "created_at", "kind", "to", "subject", "attempts", "last_error", "size", "ticket")
-    rows = [dict(zip(names, row, strict=True)) for row in session.exec(query)]
-    return rows, page, pages, total
+    return named_page(session, query, names, total=failed_count(session), page=page, page_size=page_size)
 
 
 def requeue(session: Session, outbox_id: int, *, actor: str, now: datetime) -> OutboxMessage:

@@ -190,3 +190,19 @@ def test_retry_requeues_the_mail_once_and_audits_who(bot, flow, client, smtp, cl
     assert send_all(bot, smtp).sent == 1 and flow.outbox()[0].status == "sent"
     assert [m.recipients for m in smtp.received] == [["owner@example.org"]]
     assert "No undelivered mail" in client.get("/mail/failed").text
+
+
+def test_undelivered_mail_pages_newest_first_and_keeps_the_page_in_range(engine, settings, clock):
+    from sqlmodel import Session as DbSession
+    from bot.outbox import queue_mail
+    from bot.web.undelivered import failed_page
+    with DbSession(engine) as s:
+        for i in range(5):
+            row = queue_mail(s, settings=settings, now=clock.now(), ticket=None, kind="reminder",
+                             to=f"staff{i}@esl.example", subject=f"s{i}", text="t\n")
+            row.status = "failed"
+        s.commit()
+        first, page, pages, total = failed_page(s, 1, 2)
+        assert ([r["to"] for r in first], page, pages, total) == (["staff4@esl.example", "staff3@esl.example"], 1, 3, 5)
+        last, page, *_ = failed_page(s, 99, 2)          # past the end: the last page
+        assert ([r["to"] for r in last], page) == (["staff0@esl.example"], 3)
