@@ -82,7 +82,11 @@ _WITHHOLD_FACTS = select(
 
 
 def _withhold_reason(session: Session, settings: Settings, now: datetime, address: str) -> str | None:
-    reason, count = session.exec(_WITHHOLD_FACTS, params={"address": address, "since": window_start(now)}).one()
+    # Without autoflush: what this counts is already in the database (queue_mail flushes each row it
+    # adds; suppressions are flushed before each message's savepoint), and flushing the ticket's
+    # pending changes here would cost a round trip for nothing.
+    with session.no_autoflush:
+        reason, count = session.exec(_WITHHOLD_FACTS, params={"address": address, "since": window_start(now)}).one()
     return withhold_reason(suppressed=reason, to_address_recently=count,
                            per_address_per_hour=settings.loops.per_address_per_hour)
 

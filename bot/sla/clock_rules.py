@@ -69,6 +69,10 @@ def recompute_due(session: Session, ticket: Ticket, settings: Settings, now: dat
 
     Call it after anything changes ticket.verification or ticket.waiting_on."""
     rules = sla_rules(settings.sla)
+    if rules.clock_starts != "verified" and not rules.pause_while_waiting:
+        # The due date then follows only from receipt and extensions, and extending sets it itself:
+        # neither changes here (this runs for every new request, so the queries are worth saving).
+        return ticket.due_at
     session.flush()  # the ticket needs its id
     if rules.pause_while_waiting:
         _track_pause(session, ticket, now)
