@@ -49,9 +49,10 @@ class App:
                         sms=self.sms)
 
     async def drain_outbox(self) -> SendReport:
-        """Send every mail due now."""
+        """Send every mail (and code by SMS) due now."""
         return await drain_outbox(self.sessions, self.sink, self.clock, self.settings.smtp,
-                                  sent_copies=self.sent_copies, global_per_hour=self.settings.loops.global_per_hour)
+                                  sent_copies=self.sent_copies, global_per_hour=self.settings.loops.global_per_hour,
+                                  sms=self.sms)
 
 
 def build_app(settings: Settings, *, clock: Clock | None = None, engine: Engine | None = None,

@@ -30,10 +30,12 @@ def _send_queued(ctx: typer.Context, sessions) -> None:
     from bot.mail.sink import SmtpSink
     from bot.app import sent_copies_from_settings
     from bot.sender import drain_outbox
+    from bot.verify.sms import make_sms_sender
     smtp = ctx.obj.smtp
     report = asyncio.run(drain_outbox(sessions, SmtpSink(smtp), SystemClock(), smtp,
                                       sent_copies=sent_copies_from_settings(ctx.obj),
-                                      global_per_hour=ctx.obj.loops.global_per_hour))
+                                      global_per_hour=ctx.obj.loops.global_per_hour,
+                                      sms=make_sms_sender(ctx.obj.verification.sms_sender)))
     console.print(f"mail sent: {report.sent}, deferred: {report.deferred}, failed: {report.failed}")
 
 

@@ -6,7 +6,9 @@ from datetime import datetime, timedelta
 # Mail the bot writes by itself in answer to incoming mail, with nobody deciding: the kinds
 # a mail loop (or someone forging a victim's address) could multiply. Not in here, on purpose:
 # staff-approved replies ("reply-*"), notices a person triggers ("extension",
-# "third-party-notice"), and reminders and digests, which go to our own staff.
+# "third-party-notice"), and reminders and digests, which go to our own staff. Nor codes by SMS
+# ("challenge-sms", bot.verify.sms): a phone number is no address to suppress after a bounce, and
+# SMS does not use the mail budget; queue_sms limits codes per phone with withhold_reason below.
 AUTOMATIC_KINDS = ("ack", "challenge", "ask-details", "duplicate-notice")
 
 # Limits count the automatic mail created within this window before now.

@@ -1,6 +1,7 @@
-"""Records what became of claimed outbox mail: sent, settled, deferred, failed, delayed or given back."""
+"""Sends one claimed outbox row (mail by SMTP, a code by SMS) and records what became of it."""
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -11,8 +12,10 @@ from bot import audit
 from bot.clock import Clock
 from bot.config import SmtpSettings
 from bot.db import SessionFactory, transaction
+from bot.logs import redact
 from bot.mail.sink import MailSink, PermanentFailure, TemporaryFailure
 from bot.models import OutboxMessage
+from bot.verify.sms import SMS_KIND, SmsError, SmsSender, deliver
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +43,9 @@ class Result:
     error: str = ""
 
 
-async def send(row: OutboxMessage, sink: MailSink, smtp: SmtpSettings) -> Result:
+async def send(row: OutboxMessage, sink: MailSink, smtp: SmtpSettings, sms: SmsSender | None = None) -> Result:
+    if row.kind == SMS_KIND:
+        return await send_sms(row, sms, smtp)
     recipients = [row.to_address, *([smtp.sent_copy_bcc] if smtp.sent_copy_bcc else [])]
     try:
         await sink.send(row.raw, sender=smtp.from_address, recipients=recipients)
@@ -48,6 +53,24 @@ async def send(row: OutboxMessage, sink: MailSink, smtp: SmtpSettings) -> Result
         return Result(row, "temporary", str(exc)[:500])
     except PermanentFailure as exc:
         return Result(row, "permanent", str(exc)[:500])
+    return Result(row, "sent")
+
+
+async def send_sms(row: OutboxMessage, sms: SmsSender | None, smtp: SmtpSettings) -> Result:
+    """A code to the gateway; its failures are temporary (retried with backoff until max_attempts)."""
+    if sms is None:
+        return Result(row, "permanent", "no SMS sender configured ([verification] sms_sender): set one, then retry")
+    try:
+        # Bounded like an SMTP transaction, so the send ends within the claim's lease.
+        await asyncio.wait_for(asyncio.to_thread(deliver, sms, row), timeout=smtp.timeout_seconds)
+    except SmsError as exc:
+        # Gateways like to quote the number: the error goes to logs, the audit trail and the console.
+        return Result(row, "temporary", redact(f"SMS gateway: {exc}")[:500])
+    except TimeoutError:
+        return Result(row, "temporary", f"SMS gateway gave no answer within {smtp.timeout_seconds} s")
+    except Exception as exc:  # noqa: BLE001 - a gateway's own bug must not stop the mail behind it
+        log.exception("outbox %s: the SMS gateway failed unexpectedly", row.id)
+        return Result(row, "temporary", f"SMS gateway failed: {type(exc).__name__}")
     return Result(row, "sent")
 
 
@@ -75,7 +98,7 @@ def apply_result(session, row: OutboxMessage, result: Result, now: datetime, smt
     row.attempts += result.outcome in ("sent", "temporary", "permanent")   # SMTP transactions made
     if result.outcome in ("sent", "settled"):
         row.status, row.sent_at, row.last_error = "sent", now, None
-        if row.kind == "challenge":
+        if row.kind in ("challenge", SMS_KIND):
             row.raw = b""  # it carried a one-time code: keep no copy once delivered
         evidence = {"confirmed_by": "sent-copy"} if result.outcome == "settled" else {}
         audit.record(session, now, "mail.sent", ticket_id=row.ticket_id, outbox_id=row.id,

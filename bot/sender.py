@@ -1,4 +1,4 @@
-"""Drains the outbox: claims committed rows, sends them, records each result exactly once."""
+"""Drains the outbox: claims committed rows, sends them (mail, or codes by SMS), records each result once."""
 from __future__ import annotations
 
 import logging
@@ -18,6 +18,7 @@ from bot.mail.sent_copies import SentCopies
 from bot.mail.sink import MailSink
 from bot.models import OutboxMessage, SuppressedAddress
 from bot.send_results import Result, SendReport, record, send
+from bot.verify.sms import SMS_KIND, SmsSender
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +77,7 @@ def _drop_newly_suppressed(session, rows: list[OutboxMessage], now: datetime) ->
 
 async def drain_outbox(sessions: SessionFactory, sink: MailSink, clock: Clock, smtp: SmtpSettings,
                        *, batch: int = 50, sent_copies: SentCopies | None = None,
-                       global_per_hour: int | None = None) -> SendReport:
+                       global_per_hour: int | None = None, sms: SmsSender | None = None) -> SendReport:
     """Send everything due now; returns when nothing due is left (deferred rows wait).
 
     With `global_per_hour`, automatic mail (bot.loops) beyond that many sent in the last hour
@@ -85,13 +86,19 @@ async def drain_outbox(sessions: SessionFactory, sink: MailSink, clock: Clock, s
     A row whose earlier sending was cut off (the process died after claiming it) is "in doubt":
     with `sent_copies` it is looked up among the copies of what the server accepted and only sent
     again if absent; without, it is sent again (at least once). Results are recorded every
-    RESULT_GROUP mails, which bounds how many can be in doubt after a crash."""
+    RESULT_GROUP mails, which bounds how many can be in doubt after a crash.
+
+    Codes by SMS (bot.verify.sms) go to `sms`, the same way; without one they fail, for staff to see."""
     report = SendReport()
     budget = None if global_per_hour is None else sending_budget(
         sent_recently=_automatic_sent_recently(sessions, clock), global_per_hour=global_per_hour)
     try:
         while (claim := _claim(sessions, clock, smtp, batch)).rows:
-            delivered = await sent_copies.find(claim.in_doubt) if sent_copies and claim.in_doubt else set()
+            # An SMS leaves no copy in any folder: one in doubt is sent again (the same code, so the
+            # requester may get it twice but never a void one).
+            look_up = [row.message_id for row in claim.rows
+                       if row.message_id in claim.in_doubt and row.kind != SMS_KIND]
+            delivered = await sent_copies.find(look_up) if sent_copies and look_up else set()
             results: list[Result] = []
             for row in claim.rows:
                 if clock.now() > claim.last_start:
@@ -105,7 +112,7 @@ async def drain_outbox(sessions: SessionFactory, sink: MailSink, clock: Clock, s
                         budget -= 1
                     if row.message_id in claim.in_doubt:
                         log.warning("outbox %s: sending again after an interrupted attempt", row.id)
-                    results.append(await send(row, sink, smtp))
+                    results.append(await send(row, sink, smtp, sms))
                 if len(results) >= RESULT_GROUP:
                     record(sessions, clock, smtp, claim.token, results, report)
                     results = []

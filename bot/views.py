@@ -12,6 +12,7 @@ from bot.config import Settings
 from bot import audit
 from bot.models import Draft, DraftAttachment, InboundMessage, OutboxMessage, Ticket
 from bot.sla import days_left
+from bot.verify.sms import shown_recipient
 
 
 def ticket_rows(session: Session, settings: Settings, now: datetime, only: int | None = None) -> list[dict]:
@@ -73,8 +74,8 @@ def ticket_detail(session: Session, settings: Settings, now: datetime, reference
         return None
     row = next(r for r in ticket_rows(session, settings, now, only=ticket.id))
     row["messages"] = [m for m in message_rows(session, ticket_id=ticket.id)]
-    row["sent"] = [{"kind": o.kind, "to": o.to_address, "subject": o.subject, "status": o.status,
-                    "created_at": o.created_at.isoformat()}
+    row["sent"] = [{"kind": o.kind, "to": shown_recipient(o.kind, o.to_address), "subject": o.subject,
+                    "status": o.status, "created_at": o.created_at.isoformat()}
                    for o in session.exec(select(OutboxMessage).where(OutboxMessage.ticket_id == ticket.id)
                                          .order_by(OutboxMessage.id).options(defer(OutboxMessage.raw)))]
     row["audit"] = [{"at": e.at.isoformat(), "actor": e.actor, "action": e.action, "detail": json.loads(e.detail)}

@@ -18,6 +18,7 @@ from bot.drafts.create import create_draft
 from bot.verify.guard import NotVerified, require_verified  # noqa: F401 (re-exported)
 from bot.verify.codes import code_matches, find_codes, hash_code, new_code, new_salt
 from bot.verify.matching import AccountMatch, match_account
+from bot.verify.sms import queue_sms
 
 if TYPE_CHECKING:
     from bot.pipeline.context import MessageContext
@@ -105,15 +106,16 @@ def issue_challenge(session: Session, ticket: Ticket, account: Account, deps: Pi
         queued = queue_mail(session, settings=deps.settings, now=now, ticket=ticket, kind="challenge", to=sent_to,
                             subject=mail.subject, text=mail.text,
                             in_reply_to=in_reply_to if to == ticket.requester else None, actor=actor)
-        if queued is None:   # withheld by loop protection (bot/loops.py): no code went out
-            challenge.status = "withheld"
-            _set(ticket, "pending")
-            audit.record(session, now, "verification.code_withheld", ticket_id=ticket.id, actor=actor,
-                         challenge_id=challenge.id,
-                         note="the code mail was withheld: staff resend it (verify --resend-code) or decide")
-            return None
-    else:
-        deps.sms.send_code(account.phone, code, ticket.reference)
+    else:   # queued like mail: the gateway is called only after this transaction commits
+        queued = queue_sms(session, settings=deps.settings, now=now, ticket=ticket, phone=sent_to, code=code,
+                           actor=actor)
+    if queued is None:   # withheld by loop protection (bot/loops.py): no code went out
+        challenge.status = "withheld"
+        _set(ticket, "pending")
+        audit.record(session, now, "verification.code_withheld", ticket_id=ticket.id, actor=actor,
+                     challenge_id=challenge.id, channel=channel,
+                     note="the code was withheld: staff resend it (verify --resend-code) or decide")
+        return None
     _set(ticket, CHALLENGED, waiting_on="requester")
     audit.record(session, now, "verification.challenged", ticket_id=ticket.id, actor=actor, channel=channel,
                  sent_to=mask_phone(sent_to) if channel == "sms" else sent_to, challenge_id=challenge.id,

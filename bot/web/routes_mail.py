@@ -9,6 +9,7 @@ from starlette.responses import Response
 
 from bot.db import transaction
 from bot.models import StaffUser
+from bot.verify.sms import shown_recipient
 from bot.web.render import render
 from bot.web.security import bot_app, current_user, flash, staff_form
 from bot.web.undelivered import RetryRefused, failed_page, requeue
@@ -32,7 +33,7 @@ def retry_mail(request: Request, outbox_id: int, user: Annotated[StaffUser, Depe
     try:
         with transaction(app.sessions) as session:
             row = requeue(session, outbox_id, actor=f"staff:{user.email}", now=app.clock.now())
-            to = row.to_address
+            to = shown_recipient(row.kind, row.to_address)
     except RetryRefused as exc:
         flash(request, "error", str(exc))
     else:

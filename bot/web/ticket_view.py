@@ -12,6 +12,7 @@ from bot.app import App
 from bot.mail.parse import parse_message
 from bot.models import AuditEvent, Challenge, Draft, DraftAttachment, InboundMessage, OutboxMessage, Ticket
 from bot.sla import days_left
+from bot.verify.sms import shown_recipient
 
 
 def find_ticket(session: Session, reference: str) -> Ticket | None:
@@ -46,7 +47,8 @@ def thread(session: Session, ticket_id: int, *, purged: bool = False) -> list[di
                       "status": m.status, "purged": m.purged_at is not None})
     for o in session.exec(select(OutboxMessage).where(OutboxMessage.ticket_id == ticket_id)):
         text, files = _sent_mail(o.raw)
-        items.append({"direction": "out", "at": o.created_at, "order": (o.created_at, 1, o.id), "who": o.to_address,
+        items.append({"direction": "out", "at": o.created_at, "order": (o.created_at, 1, o.id),
+                      "who": shown_recipient(o.kind, o.to_address),
                       "subject": o.subject, "text": text, "quoted": "", "attachments": files, "kind": o.kind,
                       "status": o.status, "sent_at": o.sent_at, "last_error": o.last_error,
                       "purged": purged and not o.raw})

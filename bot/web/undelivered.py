@@ -8,6 +8,7 @@ from sqlmodel import Session, select
 
 from bot import audit
 from bot.models import OutboxMessage, Ticket
+from bot.verify.sms import shown_recipient
 from bot.web.queries import named_page
 
 
@@ -27,7 +28,11 @@ def failed_page(session: Session, page: int, page_size: int) -> tuple[list[dict]
     query = (select(*columns).join(Ticket, OutboxMessage.ticket_id == Ticket.id, isouter=True)
              .where(OutboxMessage.status == "failed").order_by(OutboxMessage.id.desc()))
     names = ("id", "created_at", "kind", "to", "subject", "attempts", "last_error", "size", "ticket")
-    return named_page(session, query, names, total=failed_count(session), page=page, page_size=page_size)
+    rows, page, pages, total = named_page(session, query, names, total=failed_count(session), page=page,
+                                          page_size=page_size)
+    for row in rows:
+        row["to"] = shown_recipient(row["kind"], row["to"])   # a code by SMS: the phone masked
+    return rows, page, pages, total
 
 
 def requeue(session: Session, outbox_id: int, *, actor: str, now: datetime) -> OutboxMessage:

@@ -81,7 +81,7 @@ def test_the_pipeline_and_the_sender_log_no_address_phone_or_body(engine, clock,
         smtp.fail("451 4.2.2 mailbox of owner@example.org is full; call +86 138 0013 8000")
         smtp_settings = SmtpSettings(host="127.0.0.1", port=smtp.port, security="none",
                                      from_address="support@esl.example")
-        report = asyncio.run(drain_outbox(app.sessions, SmtpSink(smtp_settings), clock, smtp_settings))
+        report = asyncio.run(drain_outbox(app.sessions, SmtpSink(smtp_settings), clock, smtp_settings, sms=app.sms))
     assert report.deferred >= 1
     out = captured.getvalue()
     lines = [json.loads(line) for line in out.splitlines()]

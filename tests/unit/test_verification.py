@@ -1,13 +1,17 @@
 """Verification end to end through the pipeline: nothing is verified for someone who merely wrote From."""
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import timedelta
 
 import pytest
 from sqlmodel import Session, select
 
+from bot.config import SmtpSettings
+from bot.mail.sink import SmtpSink
 from bot.models import Challenge
+from bot.sender import drain_outbox
 from bot.verify.flow import NotVerified, require_verified
 from tests.support.pipeline_flow import TRUSTED_PASS, Flow, mail, make_app
 
@@ -118,10 +122,13 @@ def test_unknown_sender_naming_a_phone_gets_code_at_the_registered_address_only(
     assert flow.ticket().verification == "challenged"
 
 
-def test_account_without_email_gets_an_sms_code(flow):
+def test_account_without_email_gets_an_sms_code(flow, smtp):
     flow.send(mail("someone@example.org", "注销", "请注销账号，昵称：nomail", "<n@x>"))
     ticket = flow.ticket()
     assert (ticket.verification, ticket.account_id) == ("challenged", "A4")
+    assert flow.app.sms.sent == []                      # queued with the ticket, sent after the commit
+    settings = SmtpSettings(host="127.0.0.1", port=smtp.port, security="none", from_address="support@esl.example")
+    asyncio.run(drain_outbox(flow.app.sessions, SmtpSink(settings), flow.app.clock, settings, sms=flow.app.sms))
     assert flow.app.sms.sent == [("+8613700137000", "ESL-000001")]
     with Session(flow.app.engine) as s:
         challenge = s.exec(select(Challenge)).one()
