@@ -11,6 +11,7 @@ from typing import TextIO
 
 from bot.classify import KINDS, Classification, Classifier
 from bot.classify.evaluation import Evaluation, evaluate
+from bot.classify.jsonl import json_objects
 
 # Messages classified per batch: big enough for spaCy's pipe, small enough
 # that a huge file never sits in memory at once.
@@ -45,18 +46,10 @@ def _message(fields: dict, where: str, labelled: bool) -> Message:
 
 def read_messages(path: Path | str, labelled: bool = False) -> Iterator[Message]:
     """Messages of a JSON Lines file (id, subject, body, and for eval label); blank lines skipped."""
-    with open(path, encoding="utf-8") as lines:
-        for number, line in enumerate(lines, 1):
-            if not line.strip():
-                continue
-            where = f"{path}:{number}"
-            try:
-                fields = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise InputError(f"{where}: not JSON ({exc.msg})") from None
-            if not isinstance(fields, dict) or "id" not in fields:
-                raise InputError(f"{where}: not a JSON object with an id")
-            yield _message(fields, where, labelled)
+    for where, fields in json_objects(path, InputError):
+        if "id" not in fields:
+            raise InputError(f"{where}: not a JSON object with an id")
+        yield _message(fields, where, labelled)
 
 
 def _chunks(messages: Iterator[Message]) -> Iterator[list[Message]]:

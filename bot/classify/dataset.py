@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.classify import KINDS, PRECEDENCE
+from bot.classify.jsonl import json_objects
 
 DATA_DIR = Path(__file__).resolve().parents[2] / "classifiers" / "data"
 SOURCE_DIR = DATA_DIR / "source"
@@ -64,20 +65,7 @@ def _check(fields: dict, where: str) -> Example:
 
 def read_examples(path: Path | str) -> list[Example]:
     """Every example in one JSON Lines file; blank lines are skipped."""
-    examples = []
-    with open(path, encoding="utf-8") as lines:
-        for number, line in enumerate(lines, 1):
-            if not line.strip():
-                continue
-            where = f"{path}:{number}"
-            try:
-                fields = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DatasetError(f"{where}: not JSON ({exc.msg})") from None
-            if not isinstance(fields, dict):
-                raise DatasetError(f"{where}: not a JSON object")
-            examples.append(_check(fields, where))
-    return examples
+    return [_check(fields, where) for where, fields in json_objects(path, DatasetError)]
 
 
 def load_source(source_dir: Path | str = SOURCE_DIR) -> list[Example]:
