@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlmodel import select
@@ -21,6 +22,7 @@ log = logging.getLogger(__name__)
 @dataclass
 class FetchReport:
     outcomes: Counter = field(default_factory=Counter)
+    lock_lost: bool = False   # the pass stopped early: another process may be the fetcher now
 
     @property
     def handled(self) -> int:
@@ -28,10 +30,11 @@ class FetchReport:
 
 
 def drain_folder(mailbox: Mailbox, pipeline: Pipeline, *, folder: str, batch_size: int = 50,
-                 move_to: str = "") -> FetchReport:
+                 move_to: str = "", still_held: Callable[[], bool] = lambda: True) -> FetchReport:
     """Handle every message above the watermark; safe to stop at any point and run again.
 
-    A dry-run pipeline changes nothing: no database writes, no flags, no moves."""
+    `still_held` is asked before each batch whether this process still holds the fetch lock; when
+    it says no, the pass ends there. A dry-run pipeline changes nothing: no writes, flags or moves."""
     report = FetchReport()
     mark = not pipeline.dry_run
     uidvalidity = mailbox.select(folder)
@@ -40,6 +43,11 @@ def drain_folder(mailbox: Mailbox, pipeline: Pipeline, *, folder: str, batch_siz
         _finish_marking(mailbox, pipeline, folder, uidvalidity, move_to)
     uids = mailbox.uids_after(last_uid)
     for start in range(0, len(uids), batch_size):
+        if not still_held():
+            # Batches so far are committed and flagged; the rest may be another fetcher's by now.
+            log.warning("lost the fetch lock: stopping the pass with %d message(s) left", len(uids) - start)
+            report.lock_lost = True
+            break
         batch = uids[start:start + batch_size]
         done = []
         # The batch's messages are committed together (one savepoint each), when it ends.

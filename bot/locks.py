@@ -5,7 +5,7 @@ import fcntl
 import hashlib
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Protocol
 
 from sqlalchemy import text
@@ -56,20 +56,15 @@ class PostgresAdvisoryLock:
             return False
 
     def release(self) -> None:
-        if self._conn is None:
-            return
-        try:
-            self._conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": self._key})
-        except DBAPIError:
-            pass  # a lost connection has released it already
-        self._drop()
+        if self._conn is not None:
+            with suppress(DBAPIError):   # a lost connection has released it already
+                self._conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": self._key})
+            self._drop()
 
     def _drop(self) -> None:
         conn, self._conn = self._conn, None
-        try:
+        with suppress(DBAPIError):
             conn.close()
-        except DBAPIError:
-            pass
 
 
 class FileLock:
@@ -103,7 +98,7 @@ class FileLock:
 class NoLock:
     """An in-memory database belongs to one process: there is nobody to exclude."""
 
-    def acquire(self) -> bool:
+    def acquire(self, *, wait: bool = False) -> bool:
         return True
 
     def held(self) -> bool:
@@ -133,11 +128,7 @@ def schema_lock(engine: Engine) -> Iterator[None]:
             finally:
                 conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
         return
-    path = _sqlite_file(engine)
-    if not path:
-        yield
-        return
-    lock = FileLock(f"{path}.schema.lock")
+    lock = FileLock(f"{path}.schema.lock") if (path := _sqlite_file(engine)) else NoLock()
     lock.acquire(wait=True)
     try:
         yield

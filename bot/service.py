@@ -39,7 +39,7 @@ def drain_mailbox(app: App, pipeline: Pipeline) -> FetchReport:
             if imap.processed_folder and not pipeline.dry_run:
                 mailbox.ensure_folder(imap.processed_folder)
             return drain_folder(mailbox, pipeline, folder=imap.folder, batch_size=imap.batch_size,
-                                move_to=imap.processed_folder)
+                                move_to=imap.processed_folder, still_held=lock.held)
         finally:
             mailbox.close()
     finally:

@@ -53,14 +53,15 @@ class MailboxWatcher(threading.Thread):
                 if imap.processed_folder:
                     mailbox.ensure_folder(imap.processed_folder)
                 while self._still_fetcher():
-                    report = drain_folder(mailbox, self.app.pipeline, folder=imap.folder,
-                                          batch_size=imap.batch_size, move_to=imap.processed_folder)
+                    report = drain_folder(mailbox, self.app.pipeline, folder=imap.folder, batch_size=imap.batch_size,
+                                          move_to=imap.processed_folder, still_held=self.lock.held)
                     self.failures = 0
                     WATCHER.drained(self.app.clock.now())
                     if report.handled:
                         log.info("handled %d message(s): %s", report.handled, dict(report.outcomes))
                         self.notify()
-                    mailbox.wait_for_news(imap.poll_seconds, self.stop_event)
+                    if not report.lock_lost:   # lost: straight back to asking for the lock
+                        mailbox.wait_for_news(imap.poll_seconds, self.stop_event)
             except CONNECTION_ERRORS as exc:
                 self._back_off(exc)
             except Exception:  # noqa: BLE001 - e.g. the database is briefly away: retry, never die
@@ -87,7 +88,8 @@ class MailboxWatcher(threading.Thread):
             return False
         if self.lock.held():
             return True
-        log.warning("lost the fetch lock (its database connection is gone); asking for it again")
+        if self.fetching:   # once, though both loops of _watch ask
+            log.warning("lost the fetch lock (its database connection is gone); asking for it again")
         self.fetching = None
         return False
 

@@ -1,10 +1,10 @@
 """The IMAP edge (imapclient): select, list new UIDs, fetch, mark handled, wait with IDLE."""
 from __future__ import annotations
 
-import logging
 import socket
 import ssl
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Protocol
@@ -14,14 +14,17 @@ from imapclient.exceptions import IMAPClientError
 
 from bot.config import ImapSettings
 
-log = logging.getLogger(__name__)
-
 # Errors that mean "the connection is gone or unusable": reconnect and carry on.
 CONNECTION_ERRORS = (IMAPClientError, OSError, ssl.SSLError, socket.timeout, EOFError)
 
-
 # Of a message too large to download, at most this much of its header is read.
 HEADER_LIMIT = 65_536
+
+# A connection that a NAT or firewall forgot answers nothing, not even a reset: keepalive probes
+# find it dead after a minute idle (30 s, then 3 probes 10 s apart), not Linux's two hours.
+KEEPALIVE_OPTIONS = {"TCP_KEEPIDLE": 30, "TCP_KEEPINTVL": 10, "TCP_KEEPCNT": 3}
+# The longest wait for the server's answer to IDLE or DONE: a live server answers at once.
+IDLE_REPLY_SECONDS = 10
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,7 @@ class ImapMailbox:
             context = ssl.create_default_context(cafile=settings.cafile or None)
         self.client = IMAPClient(settings.host, port=settings.port, ssl=settings.security == "tls",
                                  ssl_context=context, timeout=settings.timeout_seconds)
+        enable_keepalive(self.client.socket())
         if settings.security == "starttls":
             self.client.starttls(context)
         self.client.login(settings.username, settings.password)
@@ -107,8 +111,10 @@ class ImapMailbox:
         if b"IDLE" not in self.capabilities:
             stop.wait(timeout)
             return False
-        self.client.idle()
+        self._promptly(self.client.idle)
         try:
+            # Counted in checks, not by the clock: on a connection found dead (keepalive) every check
+            # returns at once and empty, so the wait ends now and DONE fails on the broken pipe.
             waited = 0.0
             while waited < timeout and not stop.is_set():
                 if self.client.idle_check(timeout=1):
@@ -116,7 +122,14 @@ class ImapMailbox:
                 waited += 1
             return False
         finally:
-            self.client.idle_done()
+            self._promptly(self.client.idle_done)
+
+    def _promptly(self, command: Callable[[], object]) -> None:
+        """A live server answers IDLE and DONE at once: one that vanished must not hold us a whole timeout."""
+        sock = self.client.socket()
+        sock.settimeout(min(IDLE_REPLY_SECONDS, self.settings.timeout_seconds))
+        command()
+        sock.settimeout(self.settings.timeout_seconds)   # on an error the connection is dropped anyway
 
     def close(self) -> None:
         try:
@@ -126,3 +139,11 @@ class ImapMailbox:
                 self.client.shutdown()
             except CONNECTION_ERRORS:
                 pass
+
+
+def enable_keepalive(sock: socket.socket) -> None:
+    """SO_KEEPALIVE with the short timings above, where the platform has them."""
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    for name, seconds in KEEPALIVE_OPTIONS.items():
+        if hasattr(socket, name):
+            sock.setsockopt(socket.IPPROTO_TCP, getattr(socket, name), seconds)
