@@ -12,7 +12,7 @@ from sqlmodel import or_, select
 from bot import audit
 from bot.clock import Clock
 from bot.config import SmtpSettings
-from bot.db import SessionFactory, transaction
+from bot.db import SessionFactory, take_write_lock, transaction
 from bot.loops import AUTOMATIC_KINDS, sending_budget, window_start
 from bot.mail.sent_copies import SentCopies
 from bot.mail.sink import MailSink
@@ -42,6 +42,7 @@ def _claim(sessions: SessionFactory, clock: Clock, smtp: SmtpSettings, limit: in
     now, token = clock.now(), uuid.uuid4().hex
     lease = timedelta(seconds=smtp.claim_lease_seconds)
     with transaction(sessions) as session:
+        take_write_lock(session)
         due = (OutboxMessage.next_attempt_at <= now) & or_(
             OutboxMessage.status == "pending", OutboxMessage.status == "sending")
         query = select(OutboxMessage).where(due).order_by(OutboxMessage.id).limit(limit)

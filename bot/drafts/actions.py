@@ -10,7 +10,7 @@ from sqlmodel import select
 from bot import audit
 from bot.clock import Clock
 from bot.config import Settings
-from bot.db import SessionFactory, transaction
+from bot.db import SessionFactory, take_write_lock, transaction
 from bot.models import ActionRun
 
 log = logging.getLogger(__name__)
@@ -21,6 +21,7 @@ def run_pending_actions(sessions: SessionFactory, settings: Settings, clock: Clo
     done = 0
     while True:
         with transaction(sessions) as session:
+            take_write_lock(session)
             query = select(ActionRun).where(ActionRun.status == "pending").order_by(ActionRun.id).limit(1)
             if session.get_bind().dialect.name == "postgresql":
                 query = query.with_for_update(skip_locked=True)

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 from sqlmodel import Session, select
 
 from bot import audit
+from bot.db import take_write_lock
 from bot.models import ActionRun, Draft, DraftAttachment, InboundMessage, Ticket
 from bot.outbox import queue_mail
 from bot.sla import mark_completed
@@ -20,6 +21,7 @@ class DraftError(ValueError):
 
 
 def _pending(session: Session, draft_id: int) -> tuple[Draft, Ticket]:
+    take_write_lock(session)   # two staff deciding at once: the second finds it decided
     draft = session.get(Draft, draft_id, with_for_update=True)
     if draft is None:
         raise DraftError(f"no draft {draft_id}")

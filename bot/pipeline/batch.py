@@ -5,6 +5,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from bot import audit
+from bot.db import take_write_lock
 from bot.pipeline.context import Location
 from bot.pipeline.runner import Pipeline
 
@@ -66,11 +67,9 @@ class IntakeBatch:
     def _session(self) -> Session:
         if self.session is None:
             self.session = self.pipeline.sessions()
-            if self.session.get_bind().dialect.name == "sqlite":
-                # pysqlite opens a transaction only at the first write: begun here, the savepoints
-                # nest in it (the first RELEASE would commit otherwise), and IMMEDIATE takes the
-                # write lock now, so no read snapshot can go stale before the first write.
-                self.session.connection().exec_driver_sql("BEGIN IMMEDIATE")
+            # On SQLite this also begins the transaction the savepoints nest in (pysqlite would
+            # begin it only at the first write, and the first RELEASE would commit otherwise).
+            take_write_lock(self.session)
         return self.session
 
     def _close(self) -> None:
