@@ -86,7 +86,7 @@ class InboundMessage(SQLModel, table=True):
     new_text: str = ""
     attachments: str = "[]"                # JSON list of file names
     language: str = ""
-    status: str = Field(default="handled", index=True)   # handled | quarantined
+    status: str = Field(default="handled", index=True)   # handled | quarantined | released | dismissed
     quarantine_reason: Optional[str] = None
     flagged: bool = False                  # \Seen (and move) done on the server after commit
     purged_at: Optional[datetime] = _utc(nullable=True)   # raw body removed under the retention rule
@@ -220,3 +220,18 @@ class StaffUser(SQLModel, table=True):
     password_hash: str
     active: bool = True
     created_at: datetime = _utc(nullable=False)
+
+
+class LoginFailure(SQLModel, table=True):
+    """A console login attempt not (yet) successful, for the login limit (bot/web/login_limit.py).
+
+    Only digests of the login name and client address are kept; rows older than the window go."""
+
+    __table_args__ = (Index("ix_loginfailure_account_at", "account", "at"),
+                      Index("ix_loginfailure_client_at", "client", "at"))
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    at: datetime = _utc(nullable=False, index=True)
+    account: str                           # sha256 of the lower-cased login name
+    client: str                            # sha256 of the client's address
+    refused: bool = False                  # turned away by the limit: not a failure, marks an audited refusal

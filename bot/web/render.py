@@ -10,6 +10,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.responses import HTMLResponse
 
 from bot.render import TEMPLATES_DIR
+from bot.web.queries import quarantine_count
 from bot.web.security import bot_app, csrf_token, pop_flashes
 from bot.web.undelivered import failed_count
 
@@ -43,10 +44,10 @@ def evidence(detail: dict) -> str:
 templates.env.filters.update(due_class=due_class, days_text=days_text, size=size_text, evidence=evidence)
 
 
-def _failed_mail(app) -> int:
-    """For the count in every page's menu: staff must not miss mail that could not be delivered."""
+def _menu_counts(app) -> dict[str, int]:
+    """For the counts in every page's menu: staff must not miss undelivered mail or quarantined messages."""
     with app.sessions() as session:
-        return failed_count(session)
+        return {"failed_mail": failed_count(session), "quarantined": quarantine_count(session)}
 
 
 def render(request: Request, name: str, status_code: int = 200, **context: object) -> HTMLResponse:
@@ -58,5 +59,5 @@ def render(request: Request, name: str, status_code: int = 200, **context: objec
 
     user = getattr(request.state, "user", None)
     context = {"user": user, "csrf_token": csrf_token(request), "flashes": pop_flashes(request), "local": local,
-               "zone": app.settings.sla.timezone, "failed_mail": _failed_mail(app) if user else 0, **context}
+               "zone": app.settings.sla.timezone, **(_menu_counts(app) if user else {}), **context}
     return templates.TemplateResponse(request, name, context, status_code=status_code)

@@ -12,6 +12,7 @@ from bot import audit
 from bot.db import transaction
 from bot.models import StaffUser
 from bot.web.auth import authenticate, end_session, session_user, start_session
+from bot.web.login_limit import LoginAttempt, check_attempt, login_succeeded
 from bot.web.render import render
 from bot.web.security import bot_app, check_csrf, safe_next, staff_form
 
@@ -37,9 +38,17 @@ def login(request: Request, email: Annotated[str, Form(max_length=320)] = "",
     check_csrf(request, csrf_token)
     app = bot_app(request)
     web = request.app.state.web
+    attempt = LoginAttempt(email.strip().lower(), request.client.host if request.client else "")
+    refusal = check_attempt(app.sessions, app.clock.now(), attempt, web)
+    if refusal is not None:   # the password is not even checked
+        page = render(request, "login.html", status_code=429, next=safe_next(next), email=email.strip(),
+                      error=refusal.message)
+        page.headers["Retry-After"] = str(refusal.retry_after)
+        return page
     with transaction(app.sessions) as session:
         user = authenticate(session, email, password)
         if user is not None:
+            login_succeeded(session, attempt)
             token = start_session(session, user, now=app.clock.now(), hours=web.session_hours)
             audit.record(session, app.clock.now(), "staff.login", actor=f"staff:{user.email}")
     if user is None:

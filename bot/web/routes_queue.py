@@ -1,19 +1,27 @@
-"""The queue of open tickets (/) and the quarantine of messages the bot could not handle."""
+"""The queue of open tickets (/) and the quarantine of messages the bot could not handle: release or dismiss."""
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
+from fastapi.responses import RedirectResponse
+from sqlmodel import select
 from starlette.responses import Response
 
+from bot.db import transaction
 from bot.models import InboundMessage, StaffUser
+from bot.quarantine_actions import REASON_LIMIT, ActionRefused, dismiss, refusal_for, release
 from bot.web.queries import QueueFilter, quarantine_page, queue_page
 from bot.web.render import render
-from bot.web.security import bot_app, current_user
+from bot.web.security import bot_app, current_user, flash, staff_form
 
 router = APIRouter()
 Filter = Annotated[str, Query(max_length=40)]
 SOURCE_LIMIT = 200_000   # bytes of a quarantined message shown on the page; the download has all
+StaffPost = Annotated[StaffUser, Depends(staff_form)]
+DONE = {"new-ticket": "it opened ticket {ticket}", "follow-up": "it joined ticket {ticket}",
+        "machine-mail": "it is machine mail: stored, not answered", "stored": "it is stored",
+        "duplicate": "the same message was already stored, so nothing more was done"}
 
 
 def _value(text: str) -> str | None:
@@ -53,8 +61,10 @@ def _quarantined(request: Request, message_id: int) -> InboundMessage:
 def quarantined(request: Request, message_id: int, user: Annotated[StaffUser, Depends(current_user)]) -> Response:
     message = _quarantined(request, message_id)
     source = message.raw[:SOURCE_LIMIT].decode("utf-8", errors="replace")
+    refusal = refusal_for(message, bot_app(request).settings.imap.max_message_bytes)
     return render(request, "quarantined.html", section="quarantine", m=message, source=source,
-                  truncated=len(message.raw) > SOURCE_LIMIT, shown=SOURCE_LIMIT, size=len(message.raw))
+                  truncated=len(message.raw) > SOURCE_LIMIT, shown=SOURCE_LIMIT, size=len(message.raw),
+                  release_refusal=refusal, reason_limit=REASON_LIMIT)
 
 
 @router.get("/quarantine/{message_id}/raw")
@@ -64,3 +74,38 @@ def quarantined_raw(request: Request, message_id: int, user: Annotated[StaffUser
         raise HTTPException(410, "This message was purged under retention.")
     return Response(message.raw, media_type="message/rfc822",
                     headers={"Content-Disposition": f'attachment; filename="quarantined-{message_id}.eml"'})
+
+
+def _back(request: Request, message_id: int) -> Response:
+    """To the message's page while it is still quarantined, else to the list."""
+    with bot_app(request).sessions() as session:
+        status = session.exec(select(InboundMessage.status).where(InboundMessage.id == message_id)).first()
+    return RedirectResponse(f"/quarantine/{message_id}" if status == "quarantined" else "/quarantine", status_code=303)
+
+
+@router.post("/quarantine/{message_id}/release")
+def release_message(request: Request, message_id: int, user: StaffPost) -> Response:
+    try:
+        result = release(bot_app(request).pipeline, message_id, actor=f"staff:{user.email}")
+    except ActionRefused as exc:
+        flash(request, "error", str(exc))
+        return _back(request, message_id)
+    if result.outcome == "quarantined":
+        flash(request, "error", f"Message {message_id} failed again and stays in the quarantine: {result.reason}")
+        return _back(request, message_id)
+    flash(request, "ok", f"Message {message_id} released: " + DONE[result.outcome].format(ticket=result.ticket) + ".")
+    return RedirectResponse("/quarantine", status_code=303)
+
+
+@router.post("/quarantine/{message_id}/dismiss")
+def dismiss_message(request: Request, message_id: int, user: StaffPost,
+                    reason: Annotated[str, Form(max_length=2000)] = "") -> Response:
+    app = bot_app(request)
+    try:
+        with transaction(app.sessions) as session:
+            dismiss(session, message_id, reason=reason, actor=f"staff:{user.email}", now=app.clock.now())
+    except ActionRefused as exc:
+        flash(request, "error", str(exc))
+        return _back(request, message_id)
+    flash(request, "ok", f"Message {message_id} dismissed; its copy is kept until the retention rule purges it.")
+    return RedirectResponse("/quarantine", status_code=303)
