@@ -21,6 +21,8 @@ OUTBOX_STATUSES = ("pending", "sending", "sent", "failed")
 # The pipeline's outcome names (bot.pipeline.context), read back from what was stored.
 OUTCOME = case(
     (InboundMessage.status == "quarantined", "quarantined"),
+    # Staff took it out of the quarantine: released (its handled copy is counted on its own) or dismissed.
+    (InboundMessage.status.in_(("released", "dismissed")), InboundMessage.status),
     (InboundMessage.machine_reason.is_not(None), "machine-mail"),
     (InboundMessage.opened_ticket == True, "new-ticket"),   # noqa: E712
     (InboundMessage.ticket_id.is_not(None), "follow-up"),

@@ -30,6 +30,8 @@ def messages_table(rows: list[dict]) -> Table:
     for r in rows:
         if r["status"] == "quarantined":
             handled = f"[red]quarantined[/red]: {r['quarantine_reason']}"
+        elif r["status"] in ("released", "dismissed"):
+            handled = f"quarantined, then {r['status']} by staff"
         elif r["machine_mail"]:
             handled = f"[dim]machine mail, not answered[/dim] ({r['machine_reason']})"
         else:

@@ -95,6 +95,11 @@ def test_release_after_the_fix_handles_it_as_if_just_fetched(client, flow, flaky
     assert again.headers["location"] == "/quarantine"
     assert f"Message {row.id} is not in the quarantine" in client.get("/quarantine").text
     assert len(tickets(bot)) == 1 and len(flow.outbox()) == 2
+    # Counted once as handled, and once as what staff did with the quarantined copy; not as "stored".
+    metrics = client.get("/metrics").text
+    assert 'supportbot_messages_total{outcome="released",status="released"} 1.0' in metrics
+    assert 'supportbot_messages_total{outcome="new-ticket",status="handled"} 1.0' in metrics
+    assert 'outcome="stored"' not in metrics
 
 
 def test_a_release_that_fails_again_stays_quarantined_with_the_new_reason(client, flow, flaky, bot):
