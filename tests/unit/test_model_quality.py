@@ -10,14 +10,16 @@ from bot.classify.batch import evaluate_file
 from bot.classify.dataset import (FRESH_FILE, HELDOUT_FILE, TRAIN_FILE, load_source, read_examples,
                                   split)
 from bot.classify.training import train
+from bot.mail.parse import parse_message
+from bot.mail.rules import machine_mail_reason
 
 # Regression floors, a little under what the committed model measures
-# (macro-F1 0.897, en 0.904, zh 0.936 on 639 held-out examples); the issue's
+# (macro-F1 0.898, en 0.903, zh 0.949 on 724 held-out examples); the issue's
 # targets (0.95, 0.92) are above the macro-F1 and English figures.
 MACRO_F1_FLOOR = 0.88
 LANGUAGE_FLOORS = {"en": 0.89, "zh": 0.92}
 # The fresh set (classifiers/data/fresh.jsonl, 299 examples written apart from
-# the training data): macro-F1 0.937, en 0.959, zh 0.953.
+# the training data): macro-F1 0.937, en 0.952, zh 0.953.
 FRESH_MACRO_F1_FLOOR = 0.92
 FRESH_LANGUAGE_FLOORS = {"en": 0.94, "zh": 0.93}
 
@@ -85,6 +87,25 @@ def test_fresh_set_quality_floor(classifier):
     for language, floor in FRESH_LANGUAGE_FLOORS.items():
         accuracy = result.language_accuracy(language)
         assert accuracy >= floor, f"{language} accuracy {accuracy:.3f}"
+
+
+# Mail from other projects' test suites (../shared/corpora, never trained on) that is not machine
+# mail: spam, newsletters, replies, technical mail. None of it asks ESL for a right.
+CORPUS_ASKED_CEILING = 0.06   # the committed model: 7 of 197 (3.6%); 28 (14%) before off-topic data
+
+
+def test_mail_from_elsewhere_is_other(classifier):
+    """What the pipeline would classify (subject, new text) for every person's mail in the corpora."""
+    from tests.unit.test_corpora import corpus_files  # noqa: PLC0415 - skipped cleanly when absent
+    texts = []
+    for path in corpus_files():
+        msg = parse_message(path.read_bytes())
+        if machine_mail_reason(msg) is None:
+            texts.append((msg.normalized_subject, msg.new_text or msg.text))
+    if len(texts) < 100:
+        pytest.skip("../shared/corpora is absent")
+    asked = [c for c in classifier.classify_many(texts) if c.kind != "other"]
+    assert len(asked) / len(texts) <= CORPUS_ASKED_CEILING, f"{len(asked)} of {len(texts)} asked for a right"
 
 
 def case(body, *labels, subject=""):
