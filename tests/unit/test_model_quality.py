@@ -14,14 +14,14 @@ from bot.mail.parse import parse_message
 from bot.mail.rules import machine_mail_reason
 
 # Regression floors, a little under what the committed model measures
-# (macro-F1 0.898, en 0.903, zh 0.949 on 724 held-out examples); the issue's
+# (macro-F1 0.906, en 0.917, zh 0.941 on 776 held-out examples); the issue's
 # targets (0.95, 0.92) are above the macro-F1 and English figures.
-MACRO_F1_FLOOR = 0.88
-LANGUAGE_FLOORS = {"en": 0.89, "zh": 0.92}
+MACRO_F1_FLOOR = 0.89
+LANGUAGE_FLOORS = {"en": 0.90, "zh": 0.925}
 # The fresh set (classifiers/data/fresh.jsonl, 299 examples written apart from
-# the training data): macro-F1 0.937, en 0.952, zh 0.953.
-FRESH_MACRO_F1_FLOOR = 0.92
-FRESH_LANGUAGE_FLOORS = {"en": 0.94, "zh": 0.93}
+# the training data): macro-F1 0.956, en 0.973, zh 0.969.
+FRESH_MACRO_F1_FLOOR = 0.94
+FRESH_LANGUAGE_FLOORS = {"en": 0.95, "zh": 0.95}
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +91,7 @@ def test_fresh_set_quality_floor(classifier):
 
 # Mail from other projects' test suites (../shared/corpora, never trained on) that is not machine
 # mail: spam, newsletters, replies, technical mail. None of it asks ESL for a right.
-CORPUS_ASKED_CEILING = 0.06   # the committed model: 7 of 197 (3.6%); 28 (14%) before off-topic data
+CORPUS_ASKED_CEILING = 0.06   # the committed model: 8 of 197 (4.1%); 28 (14%) before off-topic data
 
 
 def test_mail_from_elsewhere_is_other(classifier):
