@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +11,7 @@ from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
 from bot.classify import RIGHTS
+from bot.classify.jsonl import json_objects
 
 # What a pattern line can be; classifiers/README.md explains each.
 LABELS = RIGHTS + ("act", "object", "other", "negation", "howto", "break")
@@ -64,18 +64,8 @@ def _check(fields: dict, source: str) -> Pattern:
 
 def load_patterns(path: Path) -> list[Pattern]:
     """Read one JSON object per line; blank lines and {"comment": ...} are skipped."""
-    patterns = []
-    for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        source = f"{Path(path).name}:{number}"
-        try:
-            fields = json.loads(line)
-        except json.JSONDecodeError as error:
-            raise ValueError(f"{source}: {error}") from None
-        if set(fields) != {"comment"}:
-            patterns.append(_check(fields, source))
-    return patterns
+    return [_check(fields, source) for source, fields in json_objects(path, ValueError, name=Path(path).name)
+            if set(fields) != {"comment"}]
 
 
 class PatternMatcher:
