@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import case, func
 from sqlmodel import Session, select
 
-from bot.models import OutboxMessage, Ticket
+from bot.models import InboundMessage, OutboxMessage, Ticket
 from bot.sla.calendar import day_start, days_left, local_date, local_day
 from bot.sla.models import TicketSla
 from bot.sla.queries import bucket_of, median_of, open_statuses, seconds_between
@@ -65,6 +65,8 @@ class DigestFigures:
     median_completion_seconds: float | None
     load: list[StaffLoad]
     backlog: list[tuple[date, int]]
+    undelivered: int = 0                # mail given up on (the console's Undelivered mail page)
+    quarantined: int = 0                # messages the bot could not handle (the console's Quarantine)
 
     @property
     def open_total(self) -> int:
@@ -100,6 +102,11 @@ def digest_figures(session: Session, settings: Settings, now: datetime) -> Diges
         median_completion_seconds=_median_completion(session, now - timedelta(days=MEDIAN_WINDOW_DAYS)),
         load=_load(session, is_open, today_start, soon_end),
         backlog=_backlog(session, settings, now, sum(by_kind.values())),
+        # Both wait on a person: a requester who never got our mail, a request nobody has read.
+        undelivered=session.exec(select(func.count()).select_from(OutboxMessage)
+                                 .where(OutboxMessage.status == "failed")).one(),
+        quarantined=session.exec(select(func.count()).select_from(InboundMessage)
+                                 .where(InboundMessage.status == "quarantined")).one(),
     )
 
 

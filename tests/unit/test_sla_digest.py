@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import Session
 
-from bot.models import OutboxMessage
+from bot.models import InboundMessage, OutboxMessage
 from bot.render import MailRenderer
 from bot.sla.clock_rules import assign, mark_completed
 from bot.sla.digest import OnTimeShare, StaffLoad, digest_figures
@@ -141,3 +141,21 @@ def test_an_empty_database_renders(engine, clock):
     digest = render_digest(f, MailRenderer())
     assert f.open_total == 0 and f.median_ack_seconds is None and len(f.backlog) == 30
     assert "No open requests" in digest.html and "no data" in digest.text
+
+
+def test_mail_given_up_on_and_quarantined_messages_need_attention(built, engine, clock):
+    settings, _, before = built
+    assert (before.undelivered, before.quarantined) == (0, 0)
+    assert "Needs attention" not in render_digest(before, MailRenderer()).text
+    with Session(engine) as s:
+        s.add(OutboxMessage(kind="ack", to_address="gone@example.org", subject="ack", message_id="<gone@esl>",
+                            raw=b"x", status="failed", next_attempt_at=clock.now(), created_at=clock.now()))
+        s.add(InboundMessage(dedup_key="q1", message_id="<q1@x>", sender="a@example.org", subject="?",
+                             folder="INBOX", uidvalidity=1, uid=99, raw=b"x", received_at=clock.now(),
+                             status="quarantined", quarantine_reason="Boom"))
+        s.commit()
+        f = digest_figures(s, settings, clock.now())
+    digest = render_digest(f, MailRenderer())
+    assert (f.undelivered, f.quarantined) == (1, 1)
+    assert "Needs attention: 1 undelivered mail (console: Undelivered mail), 1 quarantined message" in digest.text
+    assert "<b>1</b> undelivered mail (console: Undelivered mail)" in digest.html
