@@ -11,7 +11,7 @@ from sqlmodel import select
 from bot import audit
 from bot.clock import Clock
 from bot.config import SmtpSettings
-from bot.db import SessionFactory, transaction
+from bot.db import SessionFactory, take_write_lock, transaction
 from bot.logs import redact
 from bot.mail.sink import MailSink, PermanentFailure, TemporaryFailure
 from bot.models import OutboxMessage
@@ -81,9 +81,10 @@ def record(sessions: SessionFactory, clock: Clock, smtp: SmtpSettings, token: st
         return
     now = clock.now()
     with transaction(sessions) as session:
+        take_write_lock(session)   # no other sender may take a row over between this read and the writes
         held = {row.id: row for row in session.exec(select(OutboxMessage).where(
             OutboxMessage.id.in_([r.row.id for r in results]), OutboxMessage.claim_token == token,
-            OutboxMessage.status == "sending"))}
+            OutboxMessage.status == "sending").with_for_update())}
         for result in results:
             row = held.get(result.row.id)
             if row is None:
