@@ -4,8 +4,6 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, replace
-from email.message import EmailMessage
-from email.policy import SMTP
 
 import pytest
 from sqlalchemy import text
@@ -22,16 +20,9 @@ from bot.models import InboundMessage, MailboxState
 from bot.service import drain_mailbox
 from bot.watcher import MailboxWatcher
 from tests.support.memory_mailbox import MemoryMailbox
+from tests.support import mailgen
 
 BATCH = 2
-
-
-def request(n: int) -> bytes:
-    msg = EmailMessage()
-    msg["From"], msg["To"], msg["Subject"] = f"user{n}@example.org", "support@esl.example", "Delete my account"
-    msg["Message-ID"] = f"<held-{n}@example.org>"
-    msg.set_content("Please delete my account and all my personal data.")
-    return msg.as_bytes(policy=SMTP)
 
 
 def terminate_lock_session(engine: Engine) -> int:
@@ -73,7 +64,7 @@ def app(pg_engine, clock) -> App:
 
 def filled(box: MemoryMailbox, messages: int = 3 * BATCH) -> MemoryMailbox:
     for n in range(messages):
-        box.add(request(n))
+        box.add(mailgen.request(n))
     return box
 
 

@@ -9,8 +9,6 @@ import sys
 import time
 import uuid
 from dataclasses import dataclass
-from email.message import EmailMessage
-from email.policy import SMTP
 
 import pytest
 from sqlalchemy import text
@@ -24,6 +22,7 @@ from bot.models import InboundMessage
 from bot.watcher import MailboxWatcher
 from tests.conftest import POSTGRES_URL, REPO, _postgres_reachable
 from tests.support.memory_mailbox import MemoryMailbox
+from tests.support import mailgen
 
 
 @dataclass
@@ -130,14 +129,6 @@ def test_processes_starting_together_create_the_schema_once(shared):
     init_db(shared.engines[0])   # and a later start finds it done
 
 
-def _request(n: int) -> bytes:
-    msg = EmailMessage()
-    msg["From"], msg["To"], msg["Subject"] = f"user{n}@example.org", "support@esl.example", "Delete my account"
-    msg["Message-ID"] = f"<lock-{n}@example.org>"
-    msg.set_content("Please delete my account and all my personal data.")
-    return msg.as_bytes(policy=SMTP)
-
-
 def _stored(engine: Engine) -> int:
     with Session(engine) as s:
         return s.exec(select(func.count()).select_from(InboundMessage)).one()
@@ -159,16 +150,16 @@ def test_only_the_lock_holder_watches_and_a_waiting_watcher_takes_over(shared, s
         return any(r.threadName == name and r.getMessage().startswith(words) for r in caplog.records)
 
     try:
-        box.add(_request(1))
+        box.add(mailgen.request(1))
         watchers[0].start()
         assert wait_for(lambda: _stored(first.engine) == 1)
         watchers[1].start()
         assert wait_for(lambda: said("second", "waiting: another process fetches"))
-        box.add(_request(2))
+        box.add(mailgen.request(2))
         assert wait_for(lambda: _stored(first.engine) == 2)
         watchers[0].stop()
         watchers[0].join(10)        # a process that ends lets go of the lock
-        box.add(_request(3))
+        box.add(mailgen.request(3))
         assert wait_for(lambda: _stored(first.engine) == 3)
         assert said("second", "became the fetcher")
     finally:

@@ -6,7 +6,6 @@ import re
 from datetime import timedelta
 
 import pytest
-import typer
 from sqlmodel import Session, select
 from typer.testing import CliRunner
 
@@ -20,6 +19,7 @@ from bot.pipeline.context import Location
 from bot.retention import run_purge
 from tests.support.pipeline_flow import mail
 from tests.unit.test_web_helpers import anon, bot, client, csrf_of, events, fast_hashes, flow, post  # noqa: F401
+from tests.support.cli_app import cli_with
 
 REQUEST = mail("owner@example.org", "Delete my account", "Please delete my account and all my data.", "<q1@x>")
 
@@ -185,13 +185,7 @@ def test_a_stranger_is_sent_to_login(anon, flow, flaky, bot):
 def cli(database_url, clock):
     settings = Settings(database={"url": database_url}, smtp={"from_address": "support@esl.example"},
                         classifier={"kind": "rules"})
-    app = typer.Typer()
-
-    @app.callback()
-    def main(ctx: typer.Context) -> None:
-        ctx.obj = settings
-
-    register(app)
+    app = cli_with(settings, register)
     runner = CliRunner()
     sessions = open_database(database_url)
     with transaction(sessions) as session:   # as quarantined by a fault fixed since, and a spam message

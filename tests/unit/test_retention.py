@@ -26,6 +26,7 @@ from bot.sla.scheduler import SlaJobs
 from bot.views import ticket_detail
 from tests.support.pipeline_flow import TRUSTED_PASS, Flow, mail, make_app
 from tests.unit.test_web_helpers import anon, bot, client, fast_hashes, flow, post  # noqa: F401
+from tests.support.cli_app import cli_with
 
 DAY = timedelta(days=1)
 BODY = "Please send me a copy of my personal data."
@@ -179,14 +180,7 @@ def test_purged_quarantined_message_shows_no_source(bot, flow, client, clock):
 
 
 def _cli(settings: Settings) -> typer.Typer:
-    app = typer.Typer()
-
-    @app.callback()
-    def main(ctx: typer.Context) -> None:
-        ctx.obj = settings
-
-    register(app)
-    return app
+    return cli_with(settings, register)
 
 
 def test_purge_command_dry_run_then_purge(tmp_path, clock, smtp, fast_hashes, database_url):   # noqa: F811

@@ -13,20 +13,14 @@ from bot.db import init_db, make_engine
 from bot.models import AuditEvent, OutboxMessage, Ticket
 from bot.sla.models import SlaExtension, TicketSla
 from tests.unit.test_sla_support import BOSS, STAFF, add_ticket, sla_settings
+from tests.support.cli_app import cli_with
 
 runner = CliRunner()
 
 
 def _cli(settings) -> typer.Typer:
     """A command line with only the SLA commands, given settings as bot.cli's callback would."""
-    app = typer.Typer()
-
-    @app.callback()
-    def main(ctx: typer.Context) -> None:
-        ctx.obj = settings
-
-    register(app)
-    return app
+    return cli_with(settings, register)
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 
 import pytest
-import typer
 from sqlmodel import Session, select
 from typer.testing import CliRunner
 
@@ -13,6 +12,7 @@ from bot.config import Settings
 from bot.db import make_engine, transaction, session_factory
 from bot.models import StaffUser
 from bot.web.auth import authenticate, start_session, session_user
+from tests.support.cli_app import cli_with
 
 PASSWORD = "a long enough passphrase"
 
@@ -24,13 +24,7 @@ def settings(database_url):
 
 @pytest.fixture
 def run(settings):
-    app = typer.Typer()
-
-    @app.callback()
-    def main(ctx: typer.Context) -> None:   # as bot.cli's callback: the settings in ctx.obj
-        ctx.obj = settings
-
-    register(app)
+    app = cli_with(settings, register)
     runner = CliRunner()
     return lambda *args, input=None: runner.invoke(app, list(args), input=input)
 
