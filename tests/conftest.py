@@ -12,8 +12,8 @@ from sqlalchemy.pool import StaticPool
 
 from bot.clock import FixedClock
 from bot.config import Settings
-from bot.db import init_db, make_engine
-from bot.demo.smtp_recorder import RecordingSmtpServer
+from bot.store.db import init_db, make_engine
+from bot.cli.demo.smtp_recorder import RecordingSmtpServer
 
 REPO = Path(__file__).resolve().parents[1]
 CORPORA = REPO.parent / "shared" / "corpora"
@@ -70,7 +70,7 @@ def postgres_database_url(postgres_database):
 def database_url(request, tmp_path):
     """An empty database for `supportbot` commands to create: a SQLite file or a private PostgreSQL database."""
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'bot.db'}"
+        return f"sqlite:///{tmp_path / 'bot.store.db'}"
     return request.getfixturevalue("postgres_database_url")
 
 

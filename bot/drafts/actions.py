@@ -7,11 +7,11 @@ import subprocess
 from sqlalchemy import create_engine, text
 from sqlmodel import select
 
-from bot import audit
+from bot.store import audit
 from bot.clock import Clock
 from bot.config import Settings
-from bot.db import SessionFactory, take_write_lock, transaction
-from bot.models import ActionRun
+from bot.store.db import SessionFactory, take_write_lock, transaction
+from bot.store.models import ActionRun
 
 log = logging.getLogger(__name__)
 

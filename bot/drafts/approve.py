@@ -5,15 +5,15 @@ from typing import TYPE_CHECKING
 
 from sqlmodel import Session, select
 
-from bot import audit
-from bot.db import take_write_lock
-from bot.models import ActionRun, Draft, DraftAttachment, InboundMessage, Ticket
-from bot.outbox import queue_mail
+from bot.store import audit
+from bot.store.db import take_write_lock
+from bot.store.models import ActionRun, Draft, DraftAttachment, InboundMessage, Ticket
+from bot.outbox.queue import queue_mail
 from bot.sla import mark_completed
-from bot.verify.guard import require_verified
+from bot.drafts.guard import require_verified
 
 if TYPE_CHECKING:
-    from bot.pipeline.runner import Pipeline
+    from bot.intake.runner import Pipeline
 
 
 class DraftError(ValueError):

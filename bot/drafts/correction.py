@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from bot.accounts.phones import find_phones
+from bot.store.accounts.phones import find_phones
 
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _NEW_VALUE = r"\s*(?:\b(?:to|into|as)\b|改为|改成|更正为|更改为|修改为|换成|為|为)\s*[\"'“‘「]?([^\s\"'”’」，,。;；]{1,40})"

@@ -5,15 +5,15 @@ from typing import TYPE_CHECKING
 
 from sqlmodel import Session, select
 
-from bot import audit
+from bot.store import audit
 from bot.drafts.correction import requested_corrections
 from bot.drafts.export import build_export, extra_data
-from bot.models import Draft, DraftAttachment, InboundMessage, Ticket
+from bot.store.models import Draft, DraftAttachment, InboundMessage, Ticket
 from bot.sla import local_date
-from bot.verify.guard import require_verified
+from bot.drafts.guard import require_verified
 
 if TYPE_CHECKING:
-    from bot.pipeline.runner import Pipeline
+    from bot.intake.runner import Pipeline
 
 
 def _thread_text(session: Session, ticket: Ticket) -> str:

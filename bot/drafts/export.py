@@ -9,7 +9,7 @@ from decimal import Decimal
 from jinja2 import Environment, select_autoescape
 from sqlalchemy import create_engine, text
 
-from bot.accounts import Account
+from bot.store.accounts import Account
 from bot.config import Settings
 
 _HTML = Environment(autoescape=select_autoescape(default=True)).from_string("""<!doctype html>

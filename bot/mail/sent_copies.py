@@ -22,7 +22,7 @@ class ImapSentCopies:
     Gmail's SMTP does this by itself ("[Gmail]/Sent Mail"); elsewhere [smtp] sent_copy_bcc adds an
     envelope recipient that the server delivers into the folder. The server files the copy as part
     of accepting the mail, so a missing copy (after the claim lease) means the mail was not accepted.
-    Codes by SMS have no such copy: the sender never looks them up here (bot/sender.py)."""
+    Codes by SMS have no such copy: the sender never looks them up here (bot/outbox/sender.py)."""
 
     def __init__(self, settings: ImapSettings, folder: str) -> None:
         self.settings, self.folder = settings, folder

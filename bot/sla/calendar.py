@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import chinese_calendar
 
-from bot.sla.settings import sla_rules
+from bot.config.sla import sla_rules
 
 if TYPE_CHECKING:
     from bot.config import SlaSettings

@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from bot import audit
-from bot.models import Ticket
+from bot.store import audit
+from bot.store.models import Ticket
 from bot.sla.calendar import add_days, counted_days, days_left, local_day
-from bot.sla.models import DONE_STATUSES, SlaExtension, SlaPause, TicketSla
-from bot.sla.settings import sla_rules
+from bot.store.sla_models import DONE_STATUSES, SlaExtension, SlaPause, TicketSla
+from bot.config.sla import sla_rules
 
 if TYPE_CHECKING:
     from bot.config import Settings

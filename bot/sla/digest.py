@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING
 from sqlalchemy import case, func
 from sqlmodel import Session, select
 
-from bot.models import InboundMessage, OutboxMessage, Ticket
+from bot.store.models import InboundMessage, OutboxMessage, Ticket
 from bot.sla.calendar import day_start, days_left, local_date, local_day
-from bot.sla.models import TicketSla
+from bot.store.sla_models import TicketSla
 from bot.sla.queries import bucket_of, median_of, open_statuses, seconds_between
 
 if TYPE_CHECKING:

@@ -10,15 +10,15 @@ from zoneinfo import ZoneInfo
 from apscheduler.triggers.cron import CronTrigger
 from sqlmodel import Session
 
-from bot.models import OutboxMessage
+from bot.store.models import OutboxMessage
 from bot.sla.chart import backlog_chart_html, sparkline
 from bot.sla.digest import DigestFigures, digest_figures
-from bot.outbox import queue_mail
-from bot.sla.models import DigestSent
+from bot.outbox.queue import queue_mail
+from bot.store.sla_models import DigestSent
 
 if TYPE_CHECKING:
     from bot.config import Settings
-    from bot.render import MailRenderer
+    from bot.mail.render import MailRenderer
 
 log = logging.getLogger(__name__)
 KIND_ORDER = ("access", "correction", "deletion", "other")

@@ -6,17 +6,17 @@ from typing import TYPE_CHECKING
 
 from sqlmodel import Session, select
 
-from bot import audit
-from bot.models import InboundMessage, OutboxMessage, Ticket
-from bot.outbox import queue_mail
+from bot.store import audit
+from bot.store.models import InboundMessage, OutboxMessage, Ticket
+from bot.outbox.queue import queue_mail
 from bot.sla.calendar import local_date
 from bot.sla.clock_rules import computed_due
-from bot.sla.models import DONE_STATUSES, SlaExtension
-from bot.sla.settings import sla_rules
+from bot.store.sla_models import DONE_STATUSES, SlaExtension
+from bot.config.sla import sla_rules
 
 if TYPE_CHECKING:
     from bot.config import Settings
-    from bot.render import MailRenderer
+    from bot.mail.render import MailRenderer
 
 MAX_EXTENSION_DAYS = 365
 

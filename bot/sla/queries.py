@@ -7,8 +7,8 @@ from sqlalchemy import Select, case, func, literal
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, select
 
-from bot.models import Ticket
-from bot.sla.models import DONE_STATUSES
+from bot.store.models import Ticket
+from bot.store.sla_models import DONE_STATUSES
 
 
 def ticket_statuses(session: Session) -> list[str]:

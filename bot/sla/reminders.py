@@ -10,17 +10,17 @@ from typing import TYPE_CHECKING
 from sqlalchemy import exists, or_
 from sqlmodel import Session, select
 
-from bot import audit
-from bot.models import Ticket
+from bot.store import audit
+from bot.store.models import Ticket
 from bot.sla.calendar import day_start, days_left, local_date, local_day
-from bot.outbox import queue_mail
-from bot.sla.models import ReminderSent, TicketSla
+from bot.outbox.queue import queue_mail
+from bot.store.sla_models import ReminderSent, TicketSla
 from bot.sla.queries import open_statuses
-from bot.sla.settings import sla_rules
+from bot.config.sla import sla_rules
 
 if TYPE_CHECKING:
     from bot.config import Settings
-    from bot.render import MailRenderer
+    from bot.mail.render import MailRenderer
 
 log = logging.getLogger(__name__)
 OVERDUE = "overdue"

@@ -6,7 +6,7 @@ import hmac
 import re
 import secrets
 
-from bot.accounts.phones import find_phones
+from bot.store.accounts.phones import find_phones
 
 _CODE = re.compile(r"(?<![\d])(\d{4})[ \-]?(\d{4})(?![\d])")
 

@@ -6,23 +6,23 @@ from typing import TYPE_CHECKING
 
 from sqlmodel import Session, select
 
-from bot import audit
-from bot.accounts import Account
-from bot.accounts.phones import mask_phone
-from bot.models import Challenge, Ticket
-from bot.outbox import queue_mail
-from bot.pipeline.context import inbound_id
+from bot.store import audit
+from bot.store.accounts import Account
+from bot.store.accounts.phones import mask_phone
+from bot.store.models import Challenge, Ticket
+from bot.outbox.queue import queue_mail
+from bot.mail.context import inbound_id
 from bot.sla import recompute_due
 from bot.verify.authresults import sender_authenticated
 from bot.drafts.create import create_draft
-from bot.verify.guard import NotVerified, require_verified  # noqa: F401 (re-exported)
+from bot.drafts.guard import NotVerified, require_verified  # noqa: F401 (re-exported)
 from bot.verify.codes import code_matches, find_codes, hash_code, new_code, new_salt
 from bot.verify.matching import AccountMatch, match_account
-from bot.verify.sms import queue_sms
+from bot.outbox.sms import queue_sms
 
 if TYPE_CHECKING:
-    from bot.pipeline.context import MessageContext
-    from bot.pipeline.runner import Pipeline
+    from bot.mail.context import MessageContext
+    from bot.intake.runner import Pipeline
 
 VERIFIED, CHALLENGED, UNKNOWN, REFUSED = "verified", "challenged", "unknown", "refused"
 
@@ -109,7 +109,7 @@ def issue_challenge(session: Session, ticket: Ticket, account: Account, deps: Pi
     else:   # queued like mail: the gateway is called only after this transaction commits
         queued = queue_sms(session, settings=deps.settings, now=now, ticket=ticket, phone=sent_to, code=code,
                            actor=actor)
-    if queued is None:   # withheld by loop protection (bot/loops.py): no code went out
+    if queued is None:   # withheld by loop protection (bot/outbox/loops.py): no code went out
         challenge.status = "withheld"
         _set(ticket, "pending")
         audit.record(session, now, "verification.code_withheld", ticket_id=ticket.id, actor=actor,

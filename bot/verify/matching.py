@@ -4,8 +4,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bot.accounts import Account, AccountSource
-from bot.accounts.phones import find_phones
+from bot.store.accounts import Account, AccountSource
+from bot.store.accounts.phones import find_phones
 from bot.mail.parse import ParsedMessage
 
 _NICKNAME = re.compile(

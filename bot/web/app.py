@@ -10,13 +10,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.responses import Response
 
-from bot.app import App
-from bot.health import WATCHER, WatcherLiveness
-from bot.metrics import DatabaseCollector, metrics_registry
+from bot.service.app import App
+from bot.service.health import WATCHER, WatcherLiveness
+from bot.web.metrics import DatabaseCollector, metrics_registry
 from bot.web import routes_auth, routes_mail, routes_ops, routes_queue, routes_ticket
 from bot.web.render import STATIC_DIR, render
 from bot.web.security import HEADERS, LoginRequired, secret_key
-from bot.web.settings import WebSettings, web_settings
+from bot.config.web import WebSettings, web_settings
 
 TITLES = {403: "Not allowed", 404: "Not found", 405: "Not allowed", 410: "Gone", 422: "Not understood"}
 

@@ -11,8 +11,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlmodel import Session, delete, select
 
-from bot.models import StaffUser
-from bot.web.models import StaffSession
+from bot.store.models import StaffUser
+from bot.store.console_models import StaffSession
 
 ROLES = ("staff", "manager")
 _hasher = PasswordHasher()   # argon2id with the library's (RFC 9106) parameters

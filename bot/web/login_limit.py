@@ -15,11 +15,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, or_, update
 from sqlmodel import Session, select
 
-from bot import audit
-from bot.db import SessionFactory, transaction
+from bot.store import audit
+from bot.store.db import SessionFactory, transaction
 from bot.logs import redact
-from bot.models import LoginFailure
-from bot.web.settings import WebSettings
+from bot.store.models import LoginFailure
+from bot.config.web import WebSettings
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from sqlalchemy import func, or_
 from sqlmodel import Session, select
 
 from bot.config import Settings
-from bot.models import Draft, InboundMessage, Ticket
+from bot.store.models import Draft, InboundMessage, Ticket
 from bot.sla import days_left
 
 DIMENSIONS = ("status", "kind", "language", "verification")

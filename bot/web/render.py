@@ -9,7 +9,7 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from starlette.responses import HTMLResponse
 
-from bot.render import TEMPLATES_DIR
+from bot.mail.render import TEMPLATES_DIR
 from bot.web.queries import quarantine_count
 from bot.web.security import bot_app, csrf_token, pop_flashes
 from bot.web.undelivered import failed_count

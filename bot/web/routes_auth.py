@@ -8,9 +8,9 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
-from bot import audit
-from bot.db import transaction
-from bot.models import StaffUser
+from bot.store import audit
+from bot.store.db import transaction
+from bot.store.models import StaffUser
 from bot.web.auth import authenticate, end_session, session_user, start_session
 from bot.web.login_limit import LoginAttempt, check_attempt, login_succeeded
 from bot.web.render import render

@@ -7,9 +7,9 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
-from bot.db import transaction
-from bot.models import StaffUser
-from bot.verify.sms import shown_recipient
+from bot.store.db import transaction
+from bot.store.models import StaffUser
+from bot.outbox.sms import shown_recipient
 from bot.web.render import render
 from bot.web.security import bot_app, current_user, flash, staff_form
 from bot.web.undelivered import RetryRefused, failed_page, requeue

@@ -10,8 +10,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from bot.health import health
-from bot.metrics import render_metrics
+from bot.service.health import health
+from bot.web.metrics import render_metrics
 from bot.web.security import bot_app
 
 router = APIRouter()

@@ -8,9 +8,9 @@ from fastapi.responses import RedirectResponse
 from sqlmodel import select
 from starlette.responses import Response
 
-from bot.db import transaction
-from bot.models import InboundMessage, StaffUser
-from bot.quarantine_actions import REASON_LIMIT, ActionRefused, dismiss, refusal_for, release
+from bot.store.db import transaction
+from bot.store.models import InboundMessage, StaffUser
+from bot.intake.release import REASON_LIMIT, ActionRefused, dismiss, refusal_for, release
 from bot.web.queries import QueueFilter, quarantine_page, queue_page
 from bot.web.render import render
 from bot.web.security import bot_app, current_user, flash, staff_form

@@ -11,13 +11,13 @@ from sqlmodel import Session, select
 from starlette.responses import Response
 
 from bot.classify import KINDS
-from bot.db import transaction
+from bot.store.db import transaction
 from bot.drafts.actions import run_pending_actions
 from bot.drafts.approve import DraftError, approve, reject
-from bot.models import Draft, DraftAttachment, InboundMessage, StaffUser, Ticket
-from bot.tickets import reclassify
+from bot.store.models import Draft, DraftAttachment, InboundMessage, StaffUser, Ticket
+from bot.tickets.opening import reclassify
 from bot.verify import flow
-from bot.verify.guard import NotVerified
+from bot.drafts.guard import NotVerified
 from bot.web.render import render
 from bot.web.security import bot_app, current_user, flash, staff_form
 from bot.web.ticket_view import find_ticket, ticket_page

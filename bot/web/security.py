@@ -7,12 +7,12 @@ from fastapi import HTTPException, Request
 from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 
-from bot.app import App
-from bot.db import transaction
-from bot.models import StaffUser
+from bot.service.app import App
+from bot.store.db import transaction
+from bot.store.models import StaffUser
 from bot.web.auth import session_user
-from bot.web.models import WebSecret
-from bot.web.settings import WebSettings
+from bot.store.console_models import WebSecret
+from bot.config.web import WebSettings
 
 SECRET_NAME = "session-cookie-key"
 HEADERS = {

@@ -9,9 +9,9 @@ from collections.abc import Callable, Iterator
 
 import uvicorn
 
-from bot.app import App
+from bot.service.app import App
 from bot.web.app import create_web_app
-from bot.web.settings import WebSettings, web_settings
+from bot.config.web import WebSettings, web_settings
 
 log = logging.getLogger(__name__)
 

@@ -7,12 +7,12 @@ from email import message_from_bytes, policy
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from bot.accounts.phones import mask_phone
-from bot.app import App
+from bot.store.accounts.phones import mask_phone
+from bot.service.app import App
 from bot.mail.parse import parse_message
-from bot.models import AuditEvent, Challenge, Draft, DraftAttachment, InboundMessage, OutboxMessage, Ticket
+from bot.store.models import AuditEvent, Challenge, Draft, DraftAttachment, InboundMessage, OutboxMessage, Ticket
 from bot.sla import days_left
-from bot.verify.sms import shown_recipient
+from bot.outbox.sms import shown_recipient
 
 
 def find_ticket(session: Session, reference: str) -> Ticket | None:

@@ -6,9 +6,9 @@ from datetime import datetime
 from sqlalchemy import func, update
 from sqlmodel import Session, select
 
-from bot import audit
-from bot.models import OutboxMessage, Ticket
-from bot.verify.sms import shown_recipient
+from bot.store import audit
+from bot.store.models import OutboxMessage, Ticket
+from bot.outbox.sms import shown_recipient
 from bot.web.queries import named_page
 
 

@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
-from bot.db import init_db, make_engine
-from bot.render import MailRenderer
+from bot.store.db import init_db, make_engine
+from bot.mail.render import MailRenderer
 from bot.sla.digest import digest_figures
 from bot.sla.digest_mail import render_digest
 from bot.sla.reminders import sweep

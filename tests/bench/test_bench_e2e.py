@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from bot.db import make_engine
+from bot.store.db import make_engine
 from tests.bench.realistic_mail import realistic_request
 from tests.integration.conftest import of_kind, write_config
 from tests.support.bot_process import CLI, start_bot
@@ -79,7 +79,7 @@ def _append_all(dovecot, messages: list[bytes]) -> None:
 
 def _database_url(backend: str, tmp_path: Path, request) -> str:
     if backend == "sqlite":
-        return f"sqlite:///{tmp_path / 'bot.db'}"
+        return f"sqlite:///{tmp_path / 'bot.store.db'}"
     return request.getfixturevalue("postgres_database_url")  # skips when PostgreSQL is not reachable
 
 
@@ -142,7 +142,7 @@ def _cpu_budget(*, bot: float, recorder: float, dovecot: float) -> str:
 
 def test_ack_latency_under_idle(tmp_path, dovecot, smtp):
     config = tmp_path / "bot.toml"
-    write_config(config, imap=dovecot, smtp=smtp, database_url=f"sqlite:///{tmp_path / 'bot.db'}",
+    write_config(config, imap=dovecot, smtp=smtp, database_url=f"sqlite:///{tmp_path / 'bot.store.db'}",
                  sections=NO_LOOP_LIMITS)
     bot = Bot(config)
     appended_at: dict[str, float] = {}

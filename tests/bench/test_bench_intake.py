@@ -6,9 +6,9 @@ import time
 
 from sqlalchemy import event
 
-from bot.app import build_app
+from bot.service.app import build_app
 from bot.config import Settings
-from bot.fetcher import drain_folder
+from bot.intake.fetcher import drain_folder
 from tests.bench.realistic_mail import realistic_request
 from tests.support import mailgen
 from tests.support.memory_mailbox import MemoryMailbox

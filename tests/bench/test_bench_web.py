@@ -10,11 +10,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
-from bot.app import build_app
+from bot.service.app import build_app
 from bot.clock import FixedClock
 from bot.config import Settings
-from bot.db import init_db, make_engine, transaction
-from bot.models import (AccountEmail, AccountRecord, AuditEvent, Draft, DraftAttachment, InboundMessage,
+from bot.store.db import init_db, make_engine, transaction
+from bot.store.models import (AccountEmail, AccountRecord, AuditEvent, Draft, DraftAttachment, InboundMessage,
                         OutboxMessage, Ticket)
 from bot.web.app import create_web_app
 from bot.web.auth import add_user
@@ -26,7 +26,7 @@ NOW = datetime(2026, 11, 24, 2, 0, tzinfo=timezone.utc)
 BODY = ("Hello, I would like a copy of all the personal information you hold about me. " * 8 + "\n") * 2
 RAW_IN = (f"From: someone@example.org\r\nSubject: data request\r\n\r\n{BODY}").encode()   # about 1.3 KB
 RAW_OUT = (f"Subject: [ESL-000001] We have received your request\r\n\r\n{BODY}").encode()
-# Asked of bot/models.py (not created by the application): they make the queue's counts an
+# Asked of bot/store/models.py (not created by the application): they make the queue's counts an
 # index-only scan and let the quarantine skip the stored mail; measured here with and without.
 RECOMMENDED_INDEXES = [
     "CREATE INDEX ix_ticket_facets ON ticket (status, kind, language, verification)",

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from bot.demo.smtp_recorder import RecordingSmtpServer
+from bot.cli.demo.smtp_recorder import RecordingSmtpServer
 from tests.support.dovecot import ensure_dovecot, start_dovecot
 
 pytestmark = pytest.mark.integration

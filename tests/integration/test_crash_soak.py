@@ -41,7 +41,7 @@ def _progress(db) -> int:
 
 
 def test_sigkill_at_random_points_loses_and_doubles_nothing(tmp_path, dovecot, journaled_smtp):
-    smtp, db, rng = journaled_smtp, tmp_path / "bot.db", random.Random(7)
+    smtp, db, rng = journaled_smtp, tmp_path / "bot.store.db", random.Random(7)
     config = tmp_path / "cfg.toml"
     write_config(config, imap=dovecot, smtp=smtp, database_url=f"sqlite:///{db}", poll_seconds=1,
                  sections={"smtp": {"timeout_seconds": 2, "claim_lease_seconds": 10,

@@ -6,13 +6,13 @@ import re
 import subprocess
 import sys
 
-from bot.demo.samples import sample_messages
+from bot.cli.demo.samples import sample_messages
 
 
 def test_run_without_configuration_runs_the_demo(tmp_path):
     env = dict(os.environ, COLUMNS="200")
     env.pop("SUPPORTBOT_IMAP__HOST", None)
-    done = subprocess.run([sys.executable, "-m", "bot", "run"], cwd=tmp_path, env=env,
+    done = subprocess.run([sys.executable, "-m", "bot.cli", "run"], cwd=tmp_path, env=env,
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     out = done.stdout

@@ -35,7 +35,7 @@ def json_lines(text: str) -> list[dict]:
 def setup(tmp_path, dovecot, smtp):
     config = tmp_path / "cfg.toml"
     # Hundreds of requesters within a minute: above the default hourly cap on automatic mail.
-    write_config(config, imap=dovecot, smtp=smtp, database_url=f"sqlite:///{tmp_path / 'bot.db'}",
+    write_config(config, imap=dovecot, smtp=smtp, database_url=f"sqlite:///{tmp_path / 'bot.store.db'}",
                  sections={"loops": {"global_per_hour": 10_000}})
     return config, dovecot, smtp
 
@@ -111,7 +111,7 @@ def test_killed_mid_batch_then_restarted_loses_and_doubles_nothing(setup, tmp_pa
     for n in range(total):
         dovecot.append(mailgen.request(n))
     proc = start_bot(config, "--once")
-    db = tmp_path / "bot.db"
+    db = tmp_path / "bot.store.db"
     deadline = time.monotonic() + 120
     handled = 0
     while time.monotonic() < deadline and proc.poll() is None:
@@ -137,7 +137,7 @@ def test_killed_mid_batch_then_restarted_loses_and_doubles_nothing(setup, tmp_pa
 
 def test_processed_folder_move_over_implicit_tls(tmp_path, dovecot, smtp):
     config = tmp_path / "cfg.toml"
-    write_config(config, imap=dovecot, smtp=smtp, database_url=f"sqlite:///{tmp_path / 'bot.db'}",
+    write_config(config, imap=dovecot, smtp=smtp, database_url=f"sqlite:///{tmp_path / 'bot.store.db'}",
                  security="tls", port=dovecot.tls_port, processed_folder="Handled")
     for n in range(5):
         dovecot.append(mailgen.request(n))

@@ -8,8 +8,8 @@ from collections import Counter
 
 from sqlalchemy import text
 
-from bot.db import make_engine
-from bot.demo.smtp_recorder import RecordingSmtpServer
+from bot.store.db import make_engine
+from bot.cli.demo.smtp_recorder import RecordingSmtpServer
 from tests.conftest import POSTGRES_URL
 from tests.integration.conftest import of_kind, write_config
 from tests.support import mailgen
@@ -47,7 +47,7 @@ def test_smtp_server_away_for_a_while_then_everything_goes_once(tmp_path, doveco
     smtp = RecordingSmtpServer().start()
     port = smtp.port
     config = tmp_path / "cfg.toml"
-    write_config(config, imap=dovecot, smtp=smtp, database_url=f"sqlite:///{tmp_path / 'bot.db'}",
+    write_config(config, imap=dovecot, smtp=smtp, database_url=f"sqlite:///{tmp_path / 'bot.store.db'}",
                  poll_seconds=1, sections={"smtp": FAST_RETRIES})
     bot = Bot(config, tmp_path / "bot.log")
     try:
@@ -56,7 +56,7 @@ def test_smtp_server_away_for_a_while_then_everything_goes_once(tmp_path, doveco
         smtp.stop()                                        # the mail server goes away
         for n in range(1, 21):
             dovecot.append(mailgen.request(n))
-        db = tmp_path / "bot.db"
+        db = tmp_path / "bot.store.db"
         deferred = "SELECT count(*) FROM outboxmessage WHERE status = 'pending' AND attempts > 0"
         assert wait_for(lambda: sqlite3.connect(db).execute(deferred).fetchone()[0] >= 20, 60), bot.output
         smtp = RecordingSmtpServer(port=port).start()      # ... and comes back on its address
@@ -69,7 +69,7 @@ def test_smtp_server_away_for_a_while_then_everything_goes_once(tmp_path, doveco
 
 
 def test_database_locked_for_a_while_loses_nothing(tmp_path, dovecot, smtp):
-    db = tmp_path / "bot.db"
+    db = tmp_path / "bot.store.db"
     config = tmp_path / "cfg.toml"
     write_config(config, imap=dovecot, smtp=smtp, database_url=f"sqlite:///{db}", poll_seconds=1,
                  sections={"smtp": FAST_RETRIES})

@@ -28,7 +28,7 @@ def bytes_sent_by_dovecot(dovecot) -> int:
 
 
 def test_oversized_message_is_quarantined_once_and_never_downloaded(tmp_path, dovecot, smtp):
-    config, db = tmp_path / "cfg.toml", tmp_path / "bot.db"
+    config, db = tmp_path / "cfg.toml", tmp_path / "bot.store.db"
     write_config(config, imap=dovecot, smtp=smtp, database_url=f"sqlite:///{db}", max_message_bytes=LIMIT)
     for n in range(3):
         dovecot.append(mailgen.request(n))

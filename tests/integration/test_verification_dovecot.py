@@ -21,7 +21,7 @@ def _mail(sender: str, subject: str, body: str, msgid: str, **headers: str) -> b
 
 def test_forged_deletion_gets_a_challenge_to_the_owner_and_the_owners_code_verifies(tmp_path, dovecot, smtp):
     config = tmp_path / "cfg.toml"
-    write_config(config, imap=dovecot, smtp=smtp, database_url=f"sqlite:///{tmp_path / 'bot.db'}")
+    write_config(config, imap=dovecot, smtp=smtp, database_url=f"sqlite:///{tmp_path / 'bot.store.db'}")
     with config.open("a") as f:
         f.write('[verification]\ntrusted_authserv_ids = ["mx.esl.example"]\n')
     accounts = tmp_path / "accounts.csv"

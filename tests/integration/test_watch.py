@@ -19,7 +19,7 @@ OUTAGE_SECONDS = 70
 def test_idle_push_and_reconnect(tmp_path, dovecot, smtp):
     config = tmp_path / "cfg.toml"
     # A poll interval far longer than the test: anything answered quickly came through IDLE.
-    write_config(config, imap=dovecot, smtp=smtp, database_url=f"sqlite:///{tmp_path / 'bot.db'}",
+    write_config(config, imap=dovecot, smtp=smtp, database_url=f"sqlite:///{tmp_path / 'bot.store.db'}",
                  poll_seconds=600)
     proc = start_bot(config, stdout=subprocess.PIPE, text=True)
     try:
@@ -46,7 +46,7 @@ def test_idle_push_and_reconnect(tmp_path, dovecot, smtp):
 def test_reconnects_within_30_seconds_after_a_long_outage(tmp_path, dovecot, smtp):
     """Down long enough for a doubling backoff to pass a minute; once back, the next attempt is soon."""
     config = tmp_path / "cfg.toml"
-    write_config(config, imap=dovecot, smtp=smtp, database_url=f"sqlite:///{tmp_path / 'bot.db'}",
+    write_config(config, imap=dovecot, smtp=smtp, database_url=f"sqlite:///{tmp_path / 'bot.store.db'}",
                  poll_seconds=600)
     proc = start_bot(config, stdout=subprocess.PIPE, text=True)
     try:

@@ -9,16 +9,16 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlmodel import Session, select
 
-from bot.accounts.embedded import import_accounts, read_account_file
-from bot.app import build_app
+from bot.store.accounts.embedded import import_accounts, read_account_file
+from bot.service.app import build_app
 from bot.clock import FixedClock
 from bot.config import Settings
-from bot.db import transaction
-from bot.models import AuditEvent, Draft, DraftAttachment
-from bot.verify.sms import LoggingSmsSender
+from bot.store.db import transaction
+from bot.store.models import AuditEvent, Draft, DraftAttachment
+from bot.outbox.sms import LoggingSmsSender
 from bot.web.auth import add_user
 from bot.web.serve import serve_web
-from bot.web.settings import WebSettings
+from bot.config.web import WebSettings
 from tests.integration.conftest import of_kind
 from tests.support.chromium import LAUNCH_ARGS, chromium_or_skip
 from tests.support.pipeline_flow import ACCOUNTS, TRUSTED_PASS, Flow, mail
@@ -57,7 +57,7 @@ class ConsoleServer:
 @pytest.fixture
 def bot(tmp_path, smtp):
     clock = FixedClock(datetime(2026, 11, 24, 2, 0, tzinfo=timezone.utc))
-    settings = Settings(database={"url": f"sqlite:///{tmp_path / 'bot.db'}"},
+    settings = Settings(database={"url": f"sqlite:///{tmp_path / 'bot.store.db'}"},
                         smtp={"host": smtp.host, "port": smtp.port, "security": "none",
                               "from_address": "support@esl.example"},
                         verification={"trusted_authserv_ids": ["mx.esl.example"]})

@@ -13,11 +13,11 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import Session, select
 
-from bot.db import make_engine, session_factory
-from bot.models import OutboxMessage
-from bot.render import MailRenderer
-from bot.sla.models import DigestSent, ReminderSent
-from bot.sla.scheduler import SlaJobs
+from bot.store.db import make_engine, session_factory
+from bot.store.models import OutboxMessage
+from bot.mail.render import MailRenderer
+from bot.store.sla_models import DigestSent, ReminderSent
+from bot.service.scheduler import SlaJobs
 from tests.conftest import POSTGRES_URL
 from tests.integration.conftest import SENT_COPIES, of_kind, write_config
 from tests.support import mailgen

@@ -6,7 +6,7 @@ import subprocess
 import sys
 import time
 
-CLI = [sys.executable, "-m", "bot"]
+CLI = [sys.executable, "-m", "bot.cli"]
 IMAP_PASSWORD = "secret"   # the test Dovecot's password, given as a person would: in the environment
 
 

@@ -1,4 +1,4 @@
-"""A command line holding only some sub-commands, with settings in ctx.obj as bot.cli's callback sets them."""
+"""A command line holding only some sub-commands, with settings in ctx.obj as bot.cli.main's callback sets them."""
 from __future__ import annotations
 
 from collections.abc import Callable

@@ -8,13 +8,13 @@ from email.policy import SMTP
 
 from sqlmodel import Session, select
 
-from bot.accounts.embedded import import_accounts, read_account_file
-from bot.app import build_app
+from bot.store.accounts.embedded import import_accounts, read_account_file
+from bot.service.app import build_app
 from bot.config import Settings
-from bot.db import transaction
-from bot.fetcher import drain_folder
-from bot.models import AuditEvent, OutboxMessage, Ticket
-from bot.verify.sms import LoggingSmsSender
+from bot.store.db import transaction
+from bot.intake.fetcher import drain_folder
+from bot.store.models import AuditEvent, OutboxMessage, Ticket
+from bot.outbox.sms import LoggingSmsSender
 from tests.support.memory_mailbox import MemoryMailbox
 
 ACCOUNTS = """account_id,nickname,phone,email,wechat_bound,status

@@ -5,9 +5,9 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import Session
 
-from bot.accounts.embedded import AccountFileError, EmbeddedAccountSource, import_accounts, read_account_file
-from bot.accounts.phones import normalize_phone
-from bot.accounts.sql import SqlAccountSource
+from bot.store.accounts.embedded import AccountFileError, EmbeddedAccountSource, import_accounts, read_account_file
+from bot.store.accounts.phones import normalize_phone
+from bot.store.accounts.sql import SqlAccountSource
 from bot.config import AccountSettings
 
 

@@ -6,9 +6,9 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, select
 
-from bot import audit
-from bot.db import AppendOnlyError
-from bot.models import AuditEvent
+from bot.store import audit
+from bot.store.db import AppendOnlyError
+from bot.store.models import AuditEvent
 
 
 def test_events_can_be_added_but_not_changed_or_deleted(engine, clock):

@@ -8,10 +8,10 @@ from sqlmodel import Session, select
 
 from bot.clock import FixedClock
 from bot.config import Settings, SmtpSettings
-from bot.db import init_db, make_engine, session_factory
-from bot.models import OutboxMessage, Ticket
-from bot.outbox import queue_mail
-from bot.sender import _claim
+from bot.store.db import init_db, make_engine, session_factory
+from bot.store.models import OutboxMessage, Ticket
+from bot.outbox.queue import queue_mail
+from bot.outbox.sender import _claim
 
 NOW = datetime(2026, 11, 24, 2, 0, tzinfo=timezone.utc)
 ROWS, WORKERS = 300, 3

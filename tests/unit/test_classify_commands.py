@@ -27,7 +27,7 @@ MESSAGES = [
 
 def run_bot(cwd: Path, *args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.run([sys.executable, "-m", "bot", *args], cwd=cwd, env=env,
+    return subprocess.run([sys.executable, "-m", "bot.cli", *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=300)
 
 

@@ -6,18 +6,18 @@ import random
 import subprocess
 import sys
 
-from bot.app import build_app
+from bot.service.app import build_app
 from sqlmodel import select
 
 from bot.config import load_settings
-from bot.fetcher import drain_folder
-from bot.models import AuditEvent
+from bot.intake.fetcher import drain_folder
+from bot.store.models import AuditEvent
 from tests.support import mailgen
 from tests.support.memory_mailbox import MemoryMailbox
 
 
 def cli(config, *args, check=True):
-    done = subprocess.run([sys.executable, "-m", "bot", "--config", str(config), *args],
+    done = subprocess.run([sys.executable, "-m", "bot.cli", "--config", str(config), *args],
                           capture_output=True, text=True, timeout=120)
     assert not check or done.returncode == 0, done.stdout + done.stderr
     return done

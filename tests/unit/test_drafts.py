@@ -8,12 +8,12 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlmodel import Session, select
 
-from bot.db import transaction
+from bot.store.db import transaction
 from bot.drafts.actions import run_pending_actions
 from bot.drafts.approve import DraftError, approve, reject
-from bot.models import ActionRun, AuditEvent, Draft, DraftAttachment, OutboxMessage, Ticket
-from bot.tickets import reclassify
-from bot.verify.guard import NotVerified
+from bot.store.models import ActionRun, AuditEvent, Draft, DraftAttachment, OutboxMessage, Ticket
+from bot.tickets.opening import reclassify
+from bot.drafts.guard import NotVerified
 from tests.support.pipeline_flow import TRUSTED_PASS, Flow, mail, make_app
 
 

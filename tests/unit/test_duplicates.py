@@ -8,8 +8,8 @@ from email import message_from_bytes, policy
 import pytest
 from sqlmodel import Session, select
 
-from bot.models import AuditEvent, Challenge, InboundMessage, Ticket
-from bot.pipeline.duplicates import same_request
+from bot.store.models import AuditEvent, Challenge, InboundMessage, Ticket
+from bot.tickets.duplicates import same_request
 from bot.sla import local_date
 from tests.support.pipeline_flow import Flow, mail, make_app
 

@@ -10,15 +10,15 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, func, select
 
-from bot.app import App, build_app
+from bot.service.app import App, build_app
 from bot.config import Settings
-from bot.db import init_db, make_engine
-from bot.fetcher import drain_folder
-from bot.locks import fetch_lock, lock_key
+from bot.store.db import init_db, make_engine
+from bot.intake.fetcher import drain_folder
+from bot.store.locks import fetch_lock, lock_key
 from bot.mail.imap import FetchedMessage
-from bot.models import InboundMessage, MailboxState
-from bot.service import drain_mailbox
-from bot.watcher import MailboxWatcher
+from bot.store.models import InboundMessage, MailboxState
+from bot.service.run import drain_mailbox
+from bot.service.watcher import MailboxWatcher
 from tests.support.memory_mailbox import MemoryMailbox
 from tests.support import mailgen
 
@@ -103,7 +103,7 @@ def test_a_pass_stops_before_the_next_batch_once_the_lock_is_lost(app, pg_engine
 def test_drain_mailbox_asks_its_own_lock_before_each_batch(app, pg_engine, caplog):
     box = filled(LockCutDuringFirstFetch(engine=pg_engine))
     app = replace(app, mailbox_factory=lambda: box)
-    caplog.set_level(logging.WARNING, logger="bot.fetcher")
+    caplog.set_level(logging.WARNING, logger="bot.intake.fetcher")
 
     report = drain_mailbox(app, app.pipeline)
     assert box.cut == 1 and report.lock_lost and report.handled == BATCH
@@ -127,7 +127,7 @@ def test_the_watcher_ends_its_pass_and_asks_for_the_lock_again(app, pg_engine, c
         watcher.stop()
         watcher.join(10)
     assert box.cut == 1 and stored(pg_engine) == 3 * BATCH and seen(box) == list(range(1, 3 * BATCH + 1))
-    said = [r.getMessage() for r in caplog.records if r.name in ("bot.watcher", "bot.fetcher")]
+    said = [r.getMessage() for r in caplog.records if r.name in ("bot.service.watcher", "bot.intake.fetcher")]
     assert [m for m in said if m.startswith(("became the fetcher", "lost the fetch lock"))] == [
         "became the fetcher", "lost the fetch lock: stopping the pass with 4 message(s) left",
         "lost the fetch lock (its database connection is gone); asking for it again", "became the fetcher"]

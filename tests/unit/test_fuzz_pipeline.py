@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 from sqlmodel import Session, select
 
 from bot.mail.parse import ParsedMessage, parse_message
-from bot.models import InboundMessage
-from bot.pipeline.context import Location
+from bot.store.models import InboundMessage
+from bot.mail.context import Location
 from tests.conftest import CORPORA
 from tests.support.pipeline_flow import make_app
 

@@ -7,10 +7,10 @@ from email.policy import SMTP
 import pytest
 from sqlmodel import Session, func, select
 
-from bot.app import build_app
+from bot.service.app import build_app
 from bot.classify import Classification
-from bot.fetcher import drain_folder
-from bot.models import AuditEvent, InboundMessage, MailboxState, OutboxMessage, Ticket
+from bot.intake.fetcher import drain_folder
+from bot.store.models import AuditEvent, InboundMessage, MailboxState, OutboxMessage, Ticket
 from tests.support.memory_mailbox import Crash, MemoryMailbox
 
 

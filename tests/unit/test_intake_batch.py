@@ -7,12 +7,12 @@ from email.policy import SMTP
 
 from sqlmodel import Session, func, select
 
-from bot import audit
-from bot.app import build_app
+from bot.store import audit
+from bot.service.app import build_app
 from bot.classify import Classification
 from bot.config import Settings
-from bot.fetcher import drain_folder
-from bot.models import AuditEvent, InboundMessage, MailboxState, OutboxMessage, Ticket
+from bot.intake.fetcher import drain_folder
+from bot.store.models import AuditEvent, InboundMessage, MailboxState, OutboxMessage, Ticket
 from tests.support.memory_mailbox import MemoryMailbox
 
 

@@ -15,11 +15,11 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, func, select
 
-from bot.app import build_app
-from bot.db import init_db, make_engine
-from bot.locks import NoLock, fetch_lock, lock_key
-from bot.models import InboundMessage
-from bot.watcher import MailboxWatcher
+from bot.service.app import build_app
+from bot.store.db import init_db, make_engine
+from bot.store.locks import NoLock, fetch_lock, lock_key
+from bot.store.models import InboundMessage
+from bot.service.watcher import MailboxWatcher
 from tests.conftest import POSTGRES_URL, REPO, _postgres_reachable
 from tests.support.memory_mailbox import MemoryMailbox
 from tests.support import mailgen
@@ -35,7 +35,7 @@ class SharedDatabase:
 
     def child(self, code: str, *args: str) -> subprocess.Popen:
         """A real process running `code` with `engine` made the way the bot would make it."""
-        prelude = ("import sys, time\nfrom bot.db import init_db, make_engine\nfrom bot.locks import fetch_lock\n"
+        prelude = ("import sys, time\nfrom bot.store.db import init_db, make_engine\nfrom bot.store.locks import fetch_lock\n"
                    f"engine = make_engine({self.url!r}, connect_args={self.connect_args!r})\n")
         return subprocess.Popen([sys.executable, "-c", prelude + code, *args], cwd=REPO, text=True,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -44,7 +44,7 @@ class SharedDatabase:
 @pytest.fixture(params=["sqlite-file", "postgresql"])
 def shared(request, tmp_path):
     if request.param == "sqlite-file":
-        url, connect_args, schema = f"sqlite:///{tmp_path / 'bot.db'}", {"timeout": 30}, None
+        url, connect_args, schema = f"sqlite:///{tmp_path / 'bot.store.db'}", {"timeout": 30}, None
     else:
         if not _postgres_reachable():
             pytest.skip("PostgreSQL not reachable at " + POSTGRES_URL)
@@ -135,7 +135,7 @@ def _stored(engine: Engine) -> int:
 
 
 def test_only_the_lock_holder_watches_and_a_waiting_watcher_takes_over(shared, settings, clock, caplog):
-    caplog.set_level(logging.INFO, logger="bot.watcher")
+    caplog.set_level(logging.INFO, logger="bot.service.watcher")
     init_db(shared.engines[0])
     box = MemoryMailbox()
     first = build_app(settings, engine=shared.engines[0], clock=clock, mailbox_factory=lambda: box,

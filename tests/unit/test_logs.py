@@ -9,10 +9,10 @@ import logging
 import pytest
 
 from bot.config import Settings, SmtpSettings
-from bot.demo.smtp_recorder import RecordingSmtpServer
+from bot.cli.demo.smtp_recorder import RecordingSmtpServer
 from bot.logs import redact, setup_logging
 from bot.mail.sink import SmtpSink
-from bot.sender import drain_outbox
+from bot.outbox.sender import drain_outbox
 from tests.support.pipeline_flow import Flow, make_app, mail
 
 BODY = "Please delete my account. My phone is 137 0013 7000, my other mail is john.smith@example.net."
@@ -88,7 +88,7 @@ def test_the_pipeline_and_the_sender_log_no_address_phone_or_body(engine, clock,
     messages = " | ".join(line["message"] for line in lines)
     assert "o***@example.org" in messages                        # the address reached a log call, masked
     assert "[phone]" in messages and "SMS code for" in messages
-    assert {"bot.send_results", "bot.verify.sms"} <= {line["logger"] for line in lines}
+    assert {"bot.outbox.results", "bot.outbox.sms"} <= {line["logger"] for line in lines}
     for secret in ("owner@example.org", "stranger@example.org", "john.smith@example.net", "13700137000",
                    "137 0013 7000", "138 0013 8000", "Please delete my account", "delete my data"):
         assert secret not in out

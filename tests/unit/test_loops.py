@@ -11,15 +11,15 @@ import pytest
 from sqlmodel import Session, select
 
 from bot.config import Settings
-from bot.db import init_db, make_engine, session_factory
-from bot.loops import sending_budget, withhold_reason
+from bot.store.db import init_db, make_engine, session_factory
+from bot.outbox.loops import sending_budget, withhold_reason
 from bot.mail.bounces import read_bounce
 from bot.mail.parse import parse_message
 from bot.mail.rules import machine_mail_reason
 from bot.mail.sink import SmtpSink
-from bot.models import AuditEvent, Challenge, InboundMessage, OutboxMessage, SuppressedAddress, Ticket
-from bot.outbox import queue_mail
-from bot.sender import drain_outbox
+from bot.store.models import AuditEvent, Challenge, InboundMessage, OutboxMessage, SuppressedAddress, Ticket
+from bot.outbox.queue import queue_mail
+from bot.outbox.sender import drain_outbox
 from tests.support.pipeline_flow import Flow, make_app, mail
 
 OWN = {"support@esl.example"}
@@ -291,7 +291,7 @@ def test_no_sample_in_the_corpora_makes_the_bounce_reader_raise(corpora):
 # --- lifting a suppression ----------------------------------------------------------------------
 
 def _cli(config, *args, check=True):
-    done = subprocess.run([sys.executable, "-m", "bot", "--config", str(config), *args],
+    done = subprocess.run([sys.executable, "-m", "bot.cli", "--config", str(config), *args],
                           capture_output=True, text=True, timeout=120)
     assert not check or done.returncode == 0, done.stdout + done.stderr
     return done

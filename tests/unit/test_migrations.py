@@ -8,7 +8,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 from sqlmodel import SQLModel
 
-from bot.db import alembic_config, init_db
+from bot.store.db import alembic_config, init_db
 
 
 def _empty(engine) -> None:
@@ -23,7 +23,7 @@ def test_migrations_alone_build_the_models_schema(engine):
         command.upgrade(alembic_config(conn), "head")
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
-    assert diff == [], f"the models changed without a migration in bot/migrations/versions: {diff}"
+    assert diff == [], f"the models changed without a migration in bot/store/migrations/versions: {diff}"
 
 
 def test_init_db_upgrades_an_old_database_and_is_idempotent(engine):

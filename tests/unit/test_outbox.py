@@ -8,12 +8,12 @@ import pytest
 from sqlmodel import Session, select
 
 from bot.config import SmtpSettings
-from bot.db import session_factory
-from bot.demo.smtp_recorder import RecordingSmtpServer
+from bot.store.db import session_factory
+from bot.cli.demo.smtp_recorder import RecordingSmtpServer
 from bot.mail.sink import SmtpSink
-from bot.models import AuditEvent, OutboxMessage, Ticket
-from bot.outbox import queue_mail
-from bot.sender import drain_outbox
+from bot.store.models import AuditEvent, OutboxMessage, Ticket
+from bot.outbox.queue import queue_mail
+from bot.outbox.sender import drain_outbox
 
 
 def _queue(engine, settings, clock, n=2):
@@ -112,7 +112,7 @@ class RecorderCopies:
 
 def _die_mid_send(engine, smtp, clock, *, accepted: bool):
     """Claim one row like the sender does, deliver it or not, then "crash" before recording."""
-    from bot.sender import _claim
+    from bot.outbox.sender import _claim
     settings = SmtpSettings(host="127.0.0.1", port=smtp.port, security="none", from_address="support@esl.example")
     row = _claim(session_factory(engine), clock, settings, 1).rows[0]
     if accepted:

@@ -13,12 +13,12 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import Session, select
 
-from bot.app import build_app
+from bot.service.app import build_app
 from bot.classify import Classification
 from bot.config import Settings
-from bot.fetcher import drain_folder
-from bot.models import AuditEvent, InboundMessage, MailboxState, Ticket
-from bot.pipeline.context import Location
+from bot.intake.fetcher import drain_folder
+from bot.store.models import AuditEvent, InboundMessage, MailboxState, Ticket
+from bot.mail.context import Location
 from tests.conftest import CORPORA
 from tests.support.memory_mailbox import MemoryMailbox
 from tests.support.pipeline_flow import Flow, make_app

@@ -10,13 +10,13 @@ from sqlmodel import Session, select
 from typer.testing import CliRunner
 
 from bot.classify import Classification
-from bot.cli_quarantine import register
+from bot.cli.quarantine import register
 from bot.config import Settings
-from bot.db import open_database, transaction
-from bot.fetcher import drain_folder
-from bot.models import AuditEvent, InboundMessage, OutboxMessage, Ticket
-from bot.pipeline.context import Location
-from bot.retention import run_purge
+from bot.store.db import open_database, transaction
+from bot.intake.fetcher import drain_folder
+from bot.store.models import AuditEvent, InboundMessage, OutboxMessage, Ticket
+from bot.mail.context import Location
+from bot.store.retention import run_purge
 from tests.support.pipeline_flow import mail
 from tests.unit.test_web_helpers import anon, bot, client, csrf_of, events, fast_hashes, flow, post  # noqa: F401
 from tests.support.cli_app import cli_with

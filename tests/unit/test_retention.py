@@ -11,19 +11,19 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 from typer.testing import CliRunner
 
-from bot.cli_retention import register
+from bot.cli.retention import register
 from bot.config import Settings, SmtpSettings
-from bot.db import init_db, make_engine, session_factory, transaction
+from bot.store.db import init_db, make_engine, session_factory, transaction
 from bot.drafts.approve import approve
 from bot.mail.sink import SmtpSink
-from bot.models import AuditEvent, Draft, DraftAttachment, InboundMessage, OutboxMessage, Ticket
-from bot.render import MailRenderer
-from bot.retention import report, run_purge
-from bot.sender import drain_outbox
+from bot.store.models import AuditEvent, Draft, DraftAttachment, InboundMessage, OutboxMessage, Ticket
+from bot.mail.render import MailRenderer
+from bot.store.retention import report, run_purge
+from bot.outbox.sender import drain_outbox
 from bot.sla import mark_completed
-from bot.sla.models import TicketSla
-from bot.sla.scheduler import SlaJobs
-from bot.views import ticket_detail
+from bot.store.sla_models import TicketSla
+from bot.service.scheduler import SlaJobs
+from bot.tickets.views import ticket_detail
 from tests.support.pipeline_flow import TRUSTED_PASS, Flow, mail, make_app
 from tests.unit.test_web_helpers import anon, bot, client, fast_hashes, flow, post  # noqa: F401
 from tests.support.cli_app import cli_with

@@ -8,7 +8,7 @@ import pytest
 
 from bot.clock import FixedClock
 from bot.config import SmtpSettings
-from bot.demo.smtp_recorder import RecordingSmtpServer
+from bot.cli.demo.smtp_recorder import RecordingSmtpServer
 from bot.mail.sink import PermanentFailure, SmtpSink, TemporaryFailure
 
 

@@ -8,10 +8,10 @@ import typer
 from sqlmodel import Session, select
 from typer.testing import CliRunner
 
-from bot.cli_sla import register
-from bot.db import init_db, make_engine
-from bot.models import AuditEvent, OutboxMessage, Ticket
-from bot.sla.models import SlaExtension, TicketSla
+from bot.cli.sla import register
+from bot.store.db import init_db, make_engine
+from bot.store.models import AuditEvent, OutboxMessage, Ticket
+from bot.store.sla_models import SlaExtension, TicketSla
 from tests.unit.test_sla_support import BOSS, STAFF, add_ticket, sla_settings
 from tests.support.cli_app import cli_with
 
@@ -19,7 +19,7 @@ runner = CliRunner()
 
 
 def _cli(settings) -> typer.Typer:
-    """A command line with only the SLA commands, given settings as bot.cli's callback would."""
+    """A command line with only the SLA commands, given settings as bot.cli.main's callback would."""
     return cli_with(settings, register)
 
 

@@ -8,11 +8,11 @@ from email import message_from_bytes, policy
 import pytest
 from sqlmodel import Session, select
 
-from bot.models import AuditEvent, InboundMessage, OutboxMessage
-from bot.render import MailRenderer
+from bot.store.models import AuditEvent, InboundMessage, OutboxMessage
+from bot.mail.render import MailRenderer
 from bot.sla import mark_completed, recompute_due
 from bot.sla.extension import extend_due
-from bot.sla.models import SlaExtension, SlaPause
+from bot.store.sla_models import SlaExtension, SlaPause
 from tests.unit.test_sla_support import add_ticket, sla_settings
 
 DAY = timedelta(days=1)

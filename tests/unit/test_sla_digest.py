@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import Session
 
-from bot.models import InboundMessage, OutboxMessage
-from bot.render import MailRenderer
+from bot.store.models import InboundMessage, OutboxMessage
+from bot.mail.render import MailRenderer
 from bot.sla.clock_rules import assign, mark_completed
 from bot.sla.digest import OnTimeShare, StaffLoad, digest_figures
 from bot.sla.digest_mail import render_digest

@@ -7,8 +7,8 @@ from email import message_from_bytes, policy
 from sqlmodel import Session, select
 
 from bot.mail.compose import compose
-from bot.models import AuditEvent
-from bot.outbox import queue_mail
+from bot.store.models import AuditEvent
+from bot.outbox.queue import queue_mail
 from tests.unit.test_sla_support import sla_settings
 
 WHEN = datetime(2026, 11, 24, 2, tzinfo=timezone.utc)

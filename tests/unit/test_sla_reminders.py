@@ -11,17 +11,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from bot.config import SmtpSettings
-from bot.db import session_factory
-from bot.demo.smtp_recorder import RecordingSmtpServer
+from bot.store.db import session_factory
+from bot.cli.demo.smtp_recorder import RecordingSmtpServer
 from bot.mail.sink import SmtpSink
-from bot.models import OutboxMessage
-from bot.render import MailRenderer
-from bot.sender import drain_outbox
+from bot.store.models import OutboxMessage
+from bot.mail.render import MailRenderer
+from bot.outbox.sender import drain_outbox
 from bot.sla.clock_rules import assign, mark_completed
 from bot.sla.extension import extend_due
-from bot.sla.models import ReminderSent
+from bot.store.sla_models import ReminderSent
 from bot.sla.reminders import crossed_thresholds
-from bot.sla.scheduler import SlaJobs
+from bot.service.scheduler import SlaJobs
 from tests.unit.test_sla_support import BOSS, STAFF, add_ticket, sla_settings
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

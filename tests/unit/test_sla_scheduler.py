@@ -12,12 +12,12 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlmodel import Session, select
 
 from bot.clock import FixedClock
-from bot.db import init_db, make_engine, session_factory
-from bot.models import OutboxMessage
-from bot.render import MailRenderer
+from bot.store.db import init_db, make_engine, session_factory
+from bot.store.models import OutboxMessage
+from bot.mail.render import MailRenderer
 from bot.sla.digest_mail import latest_slot, send_scheduled_digest
-from bot.sla.models import DigestSent
-from bot.sla.scheduler import SlaJobs, build_scheduler, start_scheduler
+from bot.store.sla_models import DigestSent
+from bot.service.scheduler import SlaJobs, build_scheduler, start_scheduler
 from tests.unit.test_sla_support import BOSS, add_ticket, sla_settings
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

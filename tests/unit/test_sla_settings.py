@@ -9,7 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from bot.config import Settings, SlaSettings
-from bot.sla.settings import DigestSettings, ReminderSettings, SlaRules, StaffSettings, sla_rules
+from bot.config.sla import DigestSettings, ReminderSettings, SlaRules, StaffSettings, sla_rules
 from tests.conftest import REPO
 
 SECTIONS = {"reminders": ReminderSettings, "digest": DigestSettings, "staff": StaffSettings}

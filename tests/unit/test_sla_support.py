@@ -6,8 +6,8 @@ from datetime import datetime, timedelta
 from sqlmodel import Session
 
 from bot.config import Settings, SlaSettings
-from bot.models import Ticket
-from bot.sla.settings import DigestSettings, ReminderSettings, SlaRules, StaffSettings
+from bot.store.models import Ticket
+from bot.config.sla import DigestSettings, ReminderSettings, SlaRules, StaffSettings
 
 STAFF, BOSS = "staff@esl.example", "boss@esl.example"
 

@@ -11,16 +11,16 @@ from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, func, select
 
 from bot.config import SmtpSettings
-from bot.db import transaction
-from bot.fetcher import drain_folder
+from bot.store.db import transaction
+from bot.intake.fetcher import drain_folder
 from bot.mail.sink import SmtpSink
-from bot.models import AuditEvent, Challenge, OutboxMessage, Ticket
-from bot.pipeline.batch import IntakeBatch
-from bot.pipeline.context import Location
-from bot.retention import run_purge
-from bot.sender import _claim, drain_outbox
+from bot.store.models import AuditEvent, Challenge, OutboxMessage, Ticket
+from bot.intake.batch import IntakeBatch
+from bot.mail.context import Location
+from bot.store.retention import run_purge
+from bot.outbox.sender import _claim, drain_outbox
 from bot.sla import mark_completed
-from bot.verify.sms import SMS_KIND, LoggingSmsSender, SmsError
+from bot.outbox.sms import SMS_KIND, LoggingSmsSender, SmsError
 from bot.web.undelivered import failed_page
 from tests.support.memory_mailbox import MemoryMailbox
 from tests.support.pipeline_flow import Flow, mail, make_app

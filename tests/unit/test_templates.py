@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.render import MailRenderer
+from bot.mail.render import MailRenderer
 
 KINDS = {"access": ("access", "查阅"), "correction": ("correction", "更正"),
          "deletion": ("deletion", "删除"), "other": ("general enquiry", "一般咨询")}

@@ -10,8 +10,8 @@ from sqlmodel import Session, select
 
 from bot.config import SmtpSettings
 from bot.mail.sink import SmtpSink
-from bot.models import Challenge
-from bot.sender import drain_outbox
+from bot.store.models import Challenge
+from bot.outbox.sender import drain_outbox
 from bot.verify.flow import NotVerified, require_verified
 from tests.support.pipeline_flow import TRUSTED_PASS, Flow, mail, make_app
 

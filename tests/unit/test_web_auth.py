@@ -7,11 +7,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from bot.db import transaction
+from bot.store.db import transaction
 from bot.web.app import create_web_app
 from bot.web.auth import set_active
-from bot.web.models import StaffSession, WebSecret
-from bot.web.settings import WebSettings
+from bot.store.console_models import StaffSession, WebSecret
+from bot.config.web import WebSettings
 from tests.unit.test_web_helpers import (MANAGER, PASSWORD, STAFF, anon, bot, challenged_deletion, client,  # noqa: F401
                                          csrf_of, events, fast_hashes, flow, login, pending_draft, post,
                                          verified_access)

@@ -7,10 +7,10 @@ import pytest
 from sqlmodel import Session, select
 from typer.testing import CliRunner
 
-from bot.cli_web import register
+from bot.cli.web import register
 from bot.config import Settings
-from bot.db import make_engine, transaction, session_factory
-from bot.models import StaffUser
+from bot.store.db import make_engine, transaction, session_factory
+from bot.store.models import StaffUser
 from bot.web.auth import authenticate, start_session, session_user
 from tests.support.cli_app import cli_with
 

@@ -9,12 +9,12 @@ from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from bot.db import transaction
-from bot.models import AuditEvent, Draft, DraftAttachment, OutboxMessage, Ticket
+from bot.store.db import transaction
+from bot.store.models import AuditEvent, Draft, DraftAttachment, OutboxMessage, Ticket
 from bot.web import auth
 from bot.web.app import create_web_app
 from bot.web.auth import add_user
-from bot.web.settings import WebSettings
+from bot.config.web import WebSettings
 from tests.support.pipeline_flow import TRUSTED_PASS, Flow, mail, make_app
 
 PASSWORD = "correct horse battery staple"

@@ -12,16 +12,16 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlmodel import Session, select
 
 from bot.config import SmtpSettings
-from bot.db import make_engine, transaction
-from bot.health import WATCHER, WatcherLiveness
-from bot.locks import NoLock
+from bot.store.db import make_engine, transaction
+from bot.service.health import WATCHER, WatcherLiveness
+from bot.store.locks import NoLock
 from bot.mail.sink import SmtpSink
-from bot.models import InboundMessage, OutboxMessage, Ticket
-from bot.sender import drain_outbox
-from bot.watcher import MailboxWatcher
+from bot.store.models import InboundMessage, OutboxMessage, Ticket
+from bot.outbox.sender import drain_outbox
+from bot.service.watcher import MailboxWatcher
 from bot.sla import days_left
 from bot.web.app import create_web_app
-from bot.web.settings import WebSettings
+from bot.config.web import WebSettings
 from tests.support.memory_mailbox import MemoryMailbox
 from tests.support.pipeline_flow import TRUSTED_PASS, mail
 from tests.unit.test_web_helpers import anon, bot, client, events, fast_hashes, flow, post  # noqa: F401
@@ -194,7 +194,7 @@ def test_retry_requeues_the_mail_once_and_audits_who(bot, flow, client, smtp, cl
 
 def test_undelivered_mail_pages_newest_first_and_keeps_the_page_in_range(engine, settings, clock):
     from sqlmodel import Session as DbSession
-    from bot.outbox import queue_mail
+    from bot.outbox.queue import queue_mail
     from bot.web.undelivered import failed_page
     with DbSession(engine) as s:
         for i in range(5):

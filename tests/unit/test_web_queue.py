@@ -6,8 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from bot.db import transaction
-from bot.models import InboundMessage, Ticket
+from bot.store.db import transaction
+from bot.store.models import InboundMessage, Ticket
 from bot.web.queries import QueueFilter, facet_counts
 from tests.unit.test_web_helpers import anon, bot, client, fast_hashes  # noqa: F401
 

@@ -8,7 +8,7 @@ import httpx2 as httpx
 import pytest
 
 from bot.web.serve import serve_web
-from bot.web.settings import WebSettings
+from bot.config.web import WebSettings
 from tests.unit.test_web_helpers import bot, fast_hashes  # noqa: F401
 
 

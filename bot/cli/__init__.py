@@ -1,0 +1,3 @@
+"""The `supportbot` command line (Typer): one thin module per command group that parses
+arguments, calls a service and prints (main.py assembles them), terminal tables (tables.py) and
+the built-in demo (demo/). It sits on top: it may import anything, nothing imports it."""

@@ -1,0 +1,145 @@
+"""Intake stages, in order: parse, store, spot machine mail (and bounces), thread, classify, link duplicates,
+open ticket, acknowledge, verify."""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from typing import TYPE_CHECKING
+
+from sqlalchemy import bindparam
+from sqlmodel import Session, or_, select
+
+from bot.store import audit
+from bot.mail.parse import parse_message, unparseable
+from bot.mail.rules import machine_mail_reason
+from bot.mail.subject import find_ticket_references
+from bot.store.models import InboundMessage, OutboxMessage, Ticket
+from bot.mail.context import Duplicate, MessageContext, Quarantine, inbound_id
+from bot.tickets.duplicates import link_duplicate
+from bot.outbox.suppressions import note_bounce
+from bot.tickets.opening import open_ticket
+from bot.outbox.queue import queue_acknowledgement
+from bot.drafts.create import create_draft
+from bot.verify import flow as verification
+
+if TYPE_CHECKING:
+    from bot.intake.runner import Pipeline
+
+_HEADER_END = re.compile(rb"\r?\n\r?\n")
+
+
+def dedup_key(sender: str, message_id: str | None, raw: bytes) -> str:
+    """Sender + Message-ID + body: a forged Message-ID alone cannot match someone else's mail."""
+    match = _HEADER_END.search(raw)
+    body = raw[match.end():] if match else raw
+    digest = hashlib.sha256()
+    for part in (sender.encode(), (message_id or "").encode(), body):
+        digest.update(len(part).to_bytes(8, "big"))
+        digest.update(part)
+    return digest.hexdigest()
+
+
+def parse(ctx: MessageContext, session: Session, deps: Pipeline) -> None:
+    ctx.parsed = parse_message(ctx.raw)
+    if unparseable(ctx.parsed):
+        raise Quarantine(f"cannot be parsed: {ctx.parsed.defects[0]}")
+
+
+# Stored already: the same content key, or (from a folder) the same place. Built once, run per message.
+_SAME_KEY = select(InboundMessage.id).where(InboundMessage.dedup_key == bindparam("key"))
+_SAME_KEY_OR_PLACE = select(InboundMessage.id).where(or_(
+    InboundMessage.dedup_key == bindparam("key"),
+    (InboundMessage.folder == bindparam("folder")) & (InboundMessage.uidvalidity == bindparam("uidvalidity"))
+    & (InboundMessage.uid == bindparam("uid"))))
+
+
+def store(ctx: MessageContext, session: Session, deps: Pipeline) -> None:
+    msg, loc = ctx.parsed, ctx.location
+    key = dedup_key(msg.from_address, msg.message_id, ctx.raw)
+    if loc.uid:
+        same = session.exec(_SAME_KEY_OR_PLACE, params={"key": key, "folder": loc.folder,
+                                                        "uidvalidity": loc.uidvalidity, "uid": loc.uid})
+    else:
+        same = session.exec(_SAME_KEY, params={"key": key})
+    if same.first() is not None:
+        raise Duplicate("already stored")
+    ctx.inbound = InboundMessage(
+        dedup_key=key, message_id=msg.message_id, sender=msg.from_address, subject=msg.subject[:998],
+        folder=loc.folder, uidvalidity=loc.uidvalidity, uid=loc.uid, raw=ctx.raw,
+        received_at=ctx.received_at, new_text=msg.new_text,
+        attachments=json.dumps([a.filename for a in msg.attachments], ensure_ascii=False),
+    )
+    # Written with the first flush that needs it (see inbound_id): usually with its ticket, in one INSERT.
+    session.add(ctx.inbound)
+
+
+def spot_machine_mail(ctx: MessageContext, session: Session, deps: Pipeline) -> None:
+    own = {deps.settings.smtp.from_address.lower(), deps.settings.imap.username.lower()} - {""}
+    ctx.machine_reason = machine_mail_reason(ctx.parsed, own_addresses=own)
+    ctx.inbound.machine_reason = ctx.machine_reason
+
+
+def thread(ctx: MessageContext, session: Session, deps: Pipeline) -> None:
+    """Join an existing ticket by In-Reply-To/References, or by reference tag from its requester."""
+    msg = ctx.parsed
+    ids = [i for i in (*msg.in_reply_to, *msg.references) if i]
+    ticket_id = None
+    if ids:
+        ticket_id = session.exec(select(InboundMessage.ticket_id).where(
+            InboundMessage.message_id.in_(ids), InboundMessage.ticket_id.is_not(None))).first()
+        if ticket_id is None:
+            ticket_id = session.exec(select(OutboxMessage.ticket_id).where(
+                OutboxMessage.message_id.in_(ids), OutboxMessage.ticket_id.is_not(None))).first()
+    if ticket_id is None:
+        for ref in find_ticket_references(msg.subject, deps.settings.tickets.reference_prefix):
+            ticket = session.exec(select(Ticket).where(Ticket.reference == ref)).first()
+            if ticket is not None and ticket.requester == msg.from_address:
+                ticket_id = ticket.id
+                break
+    if ticket_id is not None:
+        ctx.ticket = session.get(Ticket, ticket_id)
+        ctx.inbound.ticket_id = ticket_id
+        audit.record(session, deps.clock.now(), "message.threaded", ticket_id=ticket_id,
+                     inbound_id=inbound_id(ctx, session), machine_mail=ctx.machine_reason,
+                     by="headers" if ids and ctx.ticket else "subject-reference")
+
+
+def classify(ctx: MessageContext, session: Session, deps: Pipeline) -> None:
+    if ctx.ticket is not None or ctx.machine_reason:
+        return  # only a new request needs a kind; follow-ups and machine mail skip the model
+    msg = ctx.parsed
+    ctx.classification = deps.classifier.classify(msg.normalized_subject, msg.new_text or msg.text)
+    ctx.inbound.language = ctx.classification.language
+
+
+def open_new_ticket(ctx: MessageContext, session: Session, deps: Pipeline) -> None:
+    if ctx.ticket is not None or ctx.machine_reason:
+        if ctx.machine_reason and ctx.ticket is None:
+            audit.record(session, deps.clock.now(), "message.machine_mail", inbound_id=inbound_id(ctx, session),
+                         reason=ctx.machine_reason)
+        return
+    ctx.ticket = open_ticket(session, ctx, deps)   # also links ctx.inbound to it
+    ctx.opened_ticket = True
+
+
+def acknowledge(ctx: MessageContext, session: Session, deps: Pipeline) -> None:
+    if ctx.opened_ticket and not ctx.machine_reason:
+        if (ack := queue_acknowledgement(session, ctx, deps)) is not None:  # None: withheld (bot.outbox.loops)
+            ctx.outbox.append(ack)
+
+
+def verify_requester(ctx: MessageContext, session: Session, deps: Pipeline) -> None:
+    """Rights requests start verification; replies may carry a code or the details we asked for."""
+    if ctx.machine_reason or ctx.ticket is None:
+        return
+    if not ctx.opened_ticket:
+        verification.follow_up(session, ctx, deps)
+    elif ctx.ticket.kind != "other" or ctx.ticket.needs_triage:
+        verification.begin(session, ctx, deps)
+    else:
+        create_draft(session, ctx.ticket, deps)  # nothing to prove: staff write the answer
+
+
+STAGES = (parse, store, spot_machine_mail, note_bounce, thread, classify, link_duplicate, open_new_ticket,
+          acknowledge, verify_requester)

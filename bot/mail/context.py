@@ -1,0 +1,78 @@
+"""What the stages share: the message being handled, its place in the mailbox, and the outcome."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import bindparam, update
+from sqlmodel import Session
+
+from bot.classify import Classification
+from bot.mail.parse import ParsedMessage
+from bot.store.models import InboundMessage, MailboxState, OutboxMessage, Ticket
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where a message came from; uid 0 means it did not come from an IMAP folder."""
+
+    folder: str
+    uidvalidity: int
+    uid: int
+    arrived_at: datetime | None = None   # the server's INTERNALDATE, when known
+
+
+# One statement, no read first, built once: this runs for every message.
+_STATE = MailboxState.__table__
+_ADVANCE = update(_STATE).where(
+    _STATE.c.folder == bindparam("in_folder"), _STATE.c.uidvalidity == bindparam("of_uidvalidity"),
+    _STATE.c.last_uid < bindparam("to_uid")).values(last_uid=bindparam("to_uid"))
+
+
+def advance_watermark(session: Session, location: Location) -> None:
+    """Record, in the message's transaction, that the folder has been read up to its UID."""
+    if not location.uid:
+        return
+    session.execute(_ADVANCE, {"in_folder": location.folder, "of_uidvalidity": location.uidvalidity,
+                               "to_uid": location.uid})
+
+
+@dataclass
+class MessageContext:
+    raw: bytes
+    location: Location
+    received_at: datetime
+    parsed: ParsedMessage | None = None
+    inbound: InboundMessage | None = None
+    machine_reason: str | None = None
+    ticket: Ticket | None = None
+    opened_ticket: bool = False
+    classification: Classification | None = None
+    outbox: list[OutboxMessage] = field(default_factory=list)
+
+    @property
+    def outcome(self) -> str:
+        if self.opened_ticket:
+            return "new-ticket"
+        if self.ticket is not None:
+            return "follow-up"
+        return "machine-mail" if self.machine_reason else "stored"
+
+
+def inbound_id(ctx: MessageContext, session: Session) -> int:
+    """The stored message's id, writing its row first if it is still pending (see stages.store)."""
+    if ctx.inbound.id is None:
+        session.flush()
+    return ctx.inbound.id
+
+
+class StopMessage(Exception):
+    """Raised by a stage to end handling early (Mailman's Discard/Hold idea)."""
+
+
+class Duplicate(StopMessage):
+    """This message is already stored: handle nothing twice."""
+
+
+class Quarantine(StopMessage):
+    """A human must look at this message; it is stored, never retried automatically."""

@@ -1,0 +1,108 @@
+"""The outbox: mail is queued in the ticket's transaction and only sent after it commits (or withheld)."""
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import bindparam
+from sqlmodel import Session, func, select
+
+from bot.store import audit
+from bot.config import Settings
+from bot.outbox.loops import AUTOMATIC_KINDS, is_automatic, window_start, withhold_reason
+from bot.mail.compose import compose, new_message_id
+from bot.store.models import OutboxMessage, SuppressedAddress, Ticket
+from bot.sla import local_date
+
+if TYPE_CHECKING:
+    from bot.mail.context import MessageContext
+    from bot.intake.runner import Pipeline
+
+log = logging.getLogger(__name__)
+
+
+def queue_mail(
+    session: Session,
+    *,
+    settings: Settings,
+    now: datetime,
+    ticket: Ticket | None,
+    kind: str,
+    to: str,
+    subject: str,
+    text: str,
+    in_reply_to: str | None = None,
+    references: tuple[str, ...] = (),
+    auto_submitted: str | None = "auto-replied",
+    actor: str = "bot",
+    attachments: tuple[tuple[str, str, bytes], ...] = (),
+    html: str | None = None,
+    about: tuple[int, ...] = (),
+) -> OutboxMessage | None:
+    """Add one outgoing mail to the session; the sender picks it up once this commits.
+
+    `ticket` is None for mail about many tickets (reminders, digests), listed in `about`.
+    Automatic mail (bot.outbox.loops) over the per-address limit, or to a suppressed address, is not queued:
+    None is returned and a "mail.withheld" event says why."""
+    if is_automatic(kind, actor):
+        to = to.strip().lower()  # the form the limits and the suppression list count by
+        if reason := _withhold_reason(session, settings, now, to):
+            audit.record(session, now, "mail.withheld", ticket_id=ticket.id if ticket else None, actor=actor,
+                         kind=kind, to=to, reason=reason)
+            log.warning("automatic %s mail withheld: %s", kind, reason)  # the reason names no address
+            return None
+    smtp = settings.smtp
+    message_id = new_message_id(smtp.from_address)
+    if ticket is not None and ticket.reference not in subject:
+        subject = f"[{ticket.reference}] {subject}"  # every mail about a ticket carries its reference
+    raw = compose(
+        from_address=smtp.from_address, from_name=smtp.from_name, to=to, subject=subject, text=text,
+        message_id=message_id, date=now, in_reply_to=in_reply_to, references=references,
+        auto_submitted=auto_submitted, kind=kind, attachments=attachments, html=html,
+    )
+    row = OutboxMessage(
+        ticket_id=ticket.id if ticket else None, kind=kind, to_address=to, subject=subject, message_id=message_id,
+        raw=raw, next_attempt_at=now, created_at=now,
+    )
+    session.add(row)
+    session.flush()
+    audit.record(session, now, "mail.queued", ticket_id=ticket.id if ticket else None, actor=actor, kind=kind,
+                 outbox_id=row.id, message_id=message_id, **({"to": to, "tickets": list(about[:200])} if about else {}))
+    return row
+
+
+# Both facts in one round trip, the statement built once: this runs for every automatic mail.
+_WITHHOLD_FACTS = select(
+    select(SuppressedAddress.reason).where(SuppressedAddress.address == bindparam("address")).scalar_subquery(),
+    select(func.count()).select_from(OutboxMessage).where(
+        OutboxMessage.kind.in_(AUTOMATIC_KINDS), OutboxMessage.created_at > bindparam("since"),
+        OutboxMessage.to_address == bindparam("address")).scalar_subquery(),
+)
+
+
+def _withhold_reason(session: Session, settings: Settings, now: datetime, address: str) -> str | None:
+    # Without autoflush: what this counts is already in the database (queue_mail flushes each row it
+    # adds; suppressions are flushed before each message's savepoint), and flushing the ticket's
+    # pending changes here would cost a round trip for nothing.
+    with session.no_autoflush:
+        reason, count = session.exec(_WITHHOLD_FACTS, params={"address": address, "since": window_start(now)}).one()
+    return withhold_reason(suppressed=reason, to_address_recently=count,
+                           per_address_per_hour=settings.loops.per_address_per_hour)
+
+
+def queue_acknowledgement(session: Session, ctx: MessageContext, deps: Pipeline) -> OutboxMessage | None:
+    settings, ticket, msg = deps.settings, ctx.ticket, ctx.parsed
+    mail = deps.renderer.render(
+        "ack", ticket.language,
+        reference=ticket.reference, kind=ticket.kind, original_subject=msg.normalized_subject,
+        received_date=local_date(ticket.received_at, settings.sla),
+        due_date=local_date(ticket.due_at, settings.sla),
+        timezone=settings.sla.timezone, sla_days=settings.sla.days,
+    )
+    return queue_mail(
+        session, settings=settings, now=deps.clock.now(), ticket=ticket, kind="ack",
+        to=ticket.requester, subject=mail.subject, text=mail.text,
+        in_reply_to=msg.message_id, references=msg.references,
+    )
+

@@ -1,0 +1,90 @@
+"""The embedded account source: the bot's own tables, filled from CSV or JSON Lines."""
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlmodel import Session, delete, select
+
+from bot.store.accounts import Account, as_bool, split_emails
+from bot.store.accounts.phones import normalize_phone
+from bot.store.models import AccountEmail, AccountRecord
+
+FIELDS = ("account_id", "nickname", "phone", "email", "wechat_bound", "status")
+
+
+class AccountFileError(ValueError):
+    """A bad account file; the message names the line and the problem."""
+
+
+def _account(row: AccountRecord) -> Account:
+    return Account(row.account_id, row.nickname, row.phone, split_emails(row.emails), row.wechat_bound, row.status)
+
+
+@dataclass
+class EmbeddedAccountSource:
+    """Reads through the caller's session, so it sees the same transaction as the ticket."""
+
+    session: Session
+
+    def _find(self, *where) -> list[Account]:
+        return [_account(r) for r in self.session.exec(select(AccountRecord).where(*where))]
+
+    def by_email(self, email: str) -> list[Account]:
+        ids = list(self.session.exec(select(AccountEmail.account_id).where(AccountEmail.email == email.lower())))
+        return self._find(AccountRecord.account_id.in_(ids)) if ids else []
+
+    def by_phone(self, phone: str) -> list[Account]:
+        return self._find(AccountRecord.phone == phone) if phone else []
+
+    def by_nickname(self, nickname: str) -> list[Account]:
+        return self._find(AccountRecord.nickname == nickname) if nickname else []
+
+    def get(self, account_id: str) -> Account | None:
+        found = self._find(AccountRecord.account_id == account_id)
+        return found[0] if found else None
+
+
+def read_account_file(path: Path, region: str = "CN") -> list[AccountRecord]:
+    """CSV with the header account_id,nickname,phone,email,wechat_bound,status, or JSON Lines."""
+    text = path.read_text(encoding="utf-8-sig")
+    if path.suffix.lower() in {".jsonl", ".json", ".ndjson"}:
+        rows = []
+        for number, line in enumerate(text.splitlines(), 1):
+            if line.strip():
+                try:
+                    rows.append((number, json.loads(line)))
+                except json.JSONDecodeError as exc:
+                    raise AccountFileError(f"{path}:{number}: not JSON ({exc.msg})") from None
+    else:
+        reader = csv.DictReader(text.splitlines())
+        if tuple(reader.fieldnames or ()) != FIELDS:
+            raise AccountFileError(f"{path}: the header must be {','.join(FIELDS)}")
+        rows = [(number, row) for number, row in enumerate(reader, 2)]
+    return [_record(path, number, row, region) for number, row in rows]
+
+
+def _record(path: Path, number: int, row: dict, region: str) -> AccountRecord:
+    account_id = str(row.get("account_id") or "").strip()
+    if not account_id:
+        raise AccountFileError(f"{path}:{number}: account_id is empty")
+    phone_text = str(row.get("phone") or "").strip()
+    phone = normalize_phone(phone_text, region)
+    if phone_text and not phone:
+        raise AccountFileError(f"{path}:{number}: phone {phone_text!r} is not a valid number")
+    return AccountRecord(account_id=account_id, nickname=str(row.get("nickname") or "").strip(), phone=phone,
+                         emails=";".join(split_emails(row.get("email"))),
+                         wechat_bound=as_bool(row.get("wechat_bound")), status=str(row.get("status") or "active"))
+
+
+def import_accounts(session: Session, records: list[AccountRecord]) -> int:
+    """Insert or replace each account (by account_id) with its addresses; one transaction."""
+    for record in records:
+        session.exec(delete(AccountEmail).where(AccountEmail.account_id == record.account_id))
+        session.merge(record)
+        session.flush()
+        for email in split_emails(record.emails):
+            session.add(AccountEmail(email=email, account_id=record.account_id))
+    return len(records)

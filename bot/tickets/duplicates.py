@@ -1,0 +1,70 @@
+"""Duplicate requests: the same requester asking the same thing again joins the open ticket, not a new one."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy import bindparam
+from sqlmodel import Session, select
+
+from bot.store import audit
+from bot.store.models import OutboxMessage, Ticket
+from bot.outbox.queue import queue_mail
+from bot.mail.context import inbound_id
+from bot.sla import local_date
+from bot.store.sla_models import DONE_STATUSES
+
+if TYPE_CHECKING:
+    from bot.mail.context import MessageContext
+    from bot.intake.runner import Pipeline
+
+DUPLICATE_NOTICE = "duplicate-notice"
+
+
+def same_request(ticket_kind: str, ticket_labels: Iterable[str], kind: str, labels: Iterable[str]) -> bool:
+    """Rule: the same kind, or at least one right (access, correction, deletion) asked for in both."""
+    rights = lambda names: {name.strip() for name in names if name.strip() and name.strip() != "other"}  # noqa: E731
+    return ticket_kind == kind or bool(rights(ticket_labels) & rights(labels))
+
+
+# The sender's open tickets received since a time, newest first; built once, run per new request.
+_OPEN_TICKETS_OF = select(Ticket).where(
+    Ticket.requester == bindparam("requester"), Ticket.status.not_in(DONE_STATUSES),
+    Ticket.received_at >= bindparam("since"),
+).order_by(Ticket.received_at.desc(), Ticket.id.desc())
+
+
+def link_duplicate(ctx: MessageContext, session: Session, deps: Pipeline) -> None:
+    """Stage: a new request matching an open ticket of its sender, received within the window, joins it."""
+    days, msg, result = deps.settings.tickets.duplicate_window_days, ctx.parsed, ctx.classification
+    if ctx.ticket is not None or ctx.machine_reason or result is None or days <= 0 or not msg.from_address:
+        return
+    with session.no_autoflush:   # only the message is pending; it cannot change this answer
+        open_tickets = list(session.exec(_OPEN_TICKETS_OF, params={
+            "requester": msg.from_address, "since": ctx.received_at - timedelta(days=days)}))
+    ticket = next((t for t in open_tickets if same_request(t.kind, t.labels.split(","), result.kind, result.labels)),
+                  None)
+    if ticket is None:
+        return  # another right, a closed ticket, or too long ago: a new ticket
+    ctx.ticket, ctx.inbound.ticket_id = ticket, ticket.id
+    audit.record(session, deps.clock.now(), "message.duplicate_linked", ticket_id=ticket.id,
+                 inbound_id=inbound_id(ctx, session), reference=ticket.reference, kind=result.kind,
+                 labels=",".join(result.labels), window_days=days)
+    if (notice := queue_duplicate_notice(session, ctx, deps)) is not None:
+        ctx.outbox.append(notice)
+
+
+def queue_duplicate_notice(session: Session, ctx: MessageContext, deps: Pipeline) -> OutboxMessage | None:
+    """Instead of a second acknowledgement: the reference we already gave and its due date."""
+    settings, ticket, msg = deps.settings, ctx.ticket, ctx.parsed
+    # Written in another language than the first request: answer in both.
+    language = ticket.language if ctx.classification.language == ticket.language else "bilingual"
+    mail = deps.renderer.render(
+        "duplicate", language, reference=ticket.reference, kind=ticket.kind,
+        original_subject=msg.normalized_subject, received_date=local_date(ticket.received_at, settings.sla),
+        due_date=local_date(ticket.due_at, settings.sla), timezone=settings.sla.timezone,
+    )
+    return queue_mail(session, settings=settings, now=deps.clock.now(), ticket=ticket, kind=DUPLICATE_NOTICE,
+                      to=msg.from_address, subject=mail.subject, text=mail.text,
+                      in_reply_to=msg.message_id, references=msg.references)

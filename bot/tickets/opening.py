@@ -1,0 +1,81 @@
+"""Tickets: opening one for a new request (reference, due date), and staff reclassifying it."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sqlmodel import Session, select
+
+from bot.store import audit
+from bot.store.models import Draft, InboundMessage, Ticket
+from bot.sla import due_at
+
+if TYPE_CHECKING:
+    from bot.mail.context import MessageContext
+    from bot.intake.runner import Pipeline
+
+
+def format_reference(prefix: str, ticket_id: int) -> str:
+    return f"{prefix}-{ticket_id:06d}"
+
+
+def open_ticket(session: Session, ctx: MessageContext, deps: Pipeline) -> Ticket:
+    settings, result, msg = deps.settings, ctx.classification, ctx.parsed
+    ticket = Ticket(
+        subject=msg.subject[:998],
+        kind=result.kind,
+        labels=",".join(result.labels),
+        confidence=round(result.confidence, 4),
+        needs_triage=result.confidence < settings.tickets.triage_threshold,
+        requester=msg.from_address,
+        language=result.language,
+        received_at=ctx.received_at,
+        due_at=due_at(ctx.received_at, settings.sla),
+    )
+    # The message, if still pending (bot.intake.stages.store), is written after its ticket, with
+    # the ticket's id: one INSERT rather than an INSERT and an UPDATE.
+    pending = ctx.inbound in session.new
+    if pending:
+        session.expunge(ctx.inbound)
+    session.add(ticket)
+    session.flush()  # the id is the reference's number, unique without a counter table
+    ticket.reference = format_reference(settings.tickets.reference_prefix, ticket.id)
+    ctx.inbound.ticket_id, ctx.inbound.opened_ticket = ticket.id, True
+    session.add(ctx.inbound)
+    session.flush()
+    audit.record(
+        session, deps.clock.now(), "ticket.opened", ticket_id=ticket.id, inbound_id=ctx.inbound.id,
+        reference=ticket.reference, kind=ticket.kind, labels=ticket.labels,
+        confidence=ticket.confidence, language=ticket.language, due_at=ticket.due_at,
+        needs_triage=ticket.needs_triage,
+    )
+    return ticket
+
+
+def reclassify(session: Session, ticket: Ticket, kind: str, deps: Pipeline, *, actor: str) -> None:
+    """Staff correct the kind: the draft follows, and a rights request starts verification if needed."""
+    from bot.classify import KINDS
+    from bot.drafts.create import create_draft
+    from bot.mail.parse import parse_message
+    from bot.mail.context import Location, MessageContext
+    from bot.verify import flow
+
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {', '.join(KINDS)}")
+    old, now = ticket.kind, deps.clock.now()
+    ticket.kind, ticket.labels, ticket.needs_triage = kind, kind, False
+    session.add(ticket)
+    audit.record(session, now, "ticket.reclassified", ticket_id=ticket.id, actor=actor, old=old, new=kind)
+    if kind == "other" or ticket.verification == "verified":
+        create_draft(session, ticket, deps, actor=actor)
+    elif ticket.verification == "pending":
+        opening = session.exec(select(InboundMessage).where(
+            InboundMessage.ticket_id == ticket.id, InboundMessage.opened_ticket == True)).first()  # noqa: E712
+        if opening is not None:
+            ctx = MessageContext(raw=opening.raw, location=Location(opening.folder, opening.uidvalidity, opening.uid),
+                                 received_at=opening.received_at, parsed=parse_message(opening.raw),
+                                 inbound=opening, ticket=ticket, opened_ticket=True)
+            flow.begin(session, ctx, deps)
+    for draft in session.exec(select(Draft).where(Draft.ticket_id == ticket.id, Draft.status == "pending",
+                                                  Draft.kind != kind)):
+        draft.status = "superseded"  # a draft for the old kind must not be approved by mistake
+        session.add(draft)
