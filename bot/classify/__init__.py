@@ -58,18 +58,6 @@ def classification_from_scores(scores: Mapping[str, float], language: str,
     return Classification("other", ("other",), round(other, 4), language)
 
 
-def _rules(**options) -> Classifier:
-    from bot.classify.rules import RuleClassifier
-    return RuleClassifier(**options)
-
-
-def _model(**options) -> Classifier:
-    from bot.classify.model import TrainedClassifier
-    return TrainedClassifier(**options)
-
-
-# Name -> factory.
-FACTORIES = {"rules": _rules, "model": _model}
 # Where `supportbot train` writes the trained pipeline.
 MODEL_DIR = Path(__file__).resolve().parents[2] / "classifiers" / "model"
 
@@ -77,13 +65,3 @@ MODEL_DIR = Path(__file__).resolve().parents[2] / "classifiers" / "model"
 def default_kind() -> str:
     """The trained model once `supportbot train` has built one, the rules until then."""
     return "model" if (MODEL_DIR / "meta.json").is_file() else "rules"
-
-
-def load_classifier(kind: str | None = None, **options) -> Classifier:
-    """Build the classifier called `kind` (default: default_kind()); `options` go to its constructor."""
-    kind = kind or default_kind()
-    try:
-        factory = FACTORIES[kind]
-    except KeyError:
-        raise ValueError(f"unknown classifier {kind!r}; known: {', '.join(FACTORIES)}") from None
-    return factory(**options)

@@ -21,7 +21,7 @@ def register(app: typer.Typer) -> None:
 
 
 def _classifier(kind: str | None, model: Path | None):
-    from bot.classify import load_classifier
+    from bot.classify.loading import load_classifier
     options = {"model_path": model} if model else {}
     try:
         return load_classifier("model" if model and not kind else kind, **options)

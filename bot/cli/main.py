@@ -101,13 +101,15 @@ def run(ctx: typer.Context,
 
 
 async def _run_until_signal(bot_app) -> None:
+    from bot.config.web import web_settings
     from bot.service.run import run_forever
+    from bot.web.serve import serve_web
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     console.print(f"watching {bot_app.settings.imap.folder} on {bot_app.settings.imap.host}; Ctrl-C stops")
-    await run_forever(bot_app, stop)
+    await run_forever(bot_app, stop, console=serve_web if web_settings(bot_app.settings).enabled else None)
 
 
 @app.command()

@@ -30,7 +30,7 @@ def _send_queued(ctx: typer.Context, sessions) -> None:
     from bot.mail.sink import SmtpSink
     from bot.service.app import sent_copies_from_settings
     from bot.outbox.sender import drain_outbox
-    from bot.outbox.sms import make_sms_sender
+    from bot.mail.sms import make_sms_sender
     smtp = ctx.obj.smtp
     report = asyncio.run(drain_outbox(sessions, SmtpSink(smtp), SystemClock(), smtp,
                                       sent_copies=sent_copies_from_settings(ctx.obj),

@@ -1,4 +1,5 @@
-"""Settings: one TOML file, validated on load, with secrets from the environment."""
+"""Settings: one TOML file, validated on load, with secrets from the environment (sla.py and
+web.py hold those sections). A shared edge: it imports nothing else of the bot."""
 from __future__ import annotations
 
 import tomllib

@@ -13,7 +13,7 @@ from bot.sla import mark_completed
 from bot.drafts.guard import require_verified
 
 if TYPE_CHECKING:
-    from bot.intake.runner import Pipeline
+    from bot.mail.context import Services
 
 
 class DraftError(ValueError):
@@ -30,7 +30,7 @@ def _pending(session: Session, draft_id: int) -> tuple[Draft, Ticket]:
     return draft, session.get(Ticket, draft.ticket_id)
 
 
-def approve(session: Session, draft_id: int, deps: Pipeline, *, actor: str, text: str | None = None) -> Draft:
+def approve(session: Session, draft_id: int, deps: Services, *, actor: str, text: str | None = None) -> Draft:
     draft, ticket = _pending(session, draft_id)
     if draft.kind in ("access", "deletion"):
         require_verified(ticket)
@@ -58,7 +58,7 @@ def approve(session: Session, draft_id: int, deps: Pipeline, *, actor: str, text
     return draft
 
 
-def reject(session: Session, draft_id: int, deps: Pipeline, *, actor: str, reason: str) -> Draft:
+def reject(session: Session, draft_id: int, deps: Services, *, actor: str, reason: str) -> Draft:
     if not reason.strip():
         raise DraftError("a reason is required")
     draft, ticket = _pending(session, draft_id)
@@ -70,7 +70,7 @@ def reject(session: Session, draft_id: int, deps: Pipeline, *, actor: str, reaso
     return draft
 
 
-def _schedule_deletion(session: Session, ticket: Ticket, deps: Pipeline, *, actor: str) -> None:
+def _schedule_deletion(session: Session, ticket: Ticket, deps: Services, *, actor: str) -> None:
     """The deletion's side effects join the approval's transaction: queued once, run after commit."""
     now, cfg = deps.clock.now(), deps.settings.deletion
     for action, configured in (("deletion.sql", cfg.sql), ("deletion.command", cfg.command)):

@@ -13,7 +13,7 @@ from bot.sla import local_date
 from bot.drafts.guard import require_verified
 
 if TYPE_CHECKING:
-    from bot.intake.runner import Pipeline
+    from bot.mail.context import Services
 
 
 def _thread_text(session: Session, ticket: Ticket) -> str:
@@ -28,7 +28,7 @@ def _original(session: Session, ticket: Ticket) -> str:
     return first or ""
 
 
-def create_draft(session: Session, ticket: Ticket, deps: Pipeline, *, actor: str = "bot") -> Draft:
+def create_draft(session: Session, ticket: Ticket, deps: Services, *, actor: str = "bot") -> Draft:
     """Replace any pending draft of the ticket with a fresh one for its current kind."""
     now, settings = deps.clock.now(), deps.settings
     for old in session.exec(select(Draft).where(Draft.ticket_id == ticket.id, Draft.status == "pending")):

@@ -4,26 +4,18 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlmodel import Session
 
-from bot.store.accounts import AccountSource
-from bot.classify import Classifier
-from bot.clock import Clock
-from bot.config import Settings
-from bot.store.db import SessionFactory, transaction
+from bot.store.db import transaction
 from bot.mail.imap import HEADER_LIMIT
 from bot.mail.parse import parse_message
-from bot.mail.context import Duplicate, Location, MessageContext, Quarantine, advance_watermark
+from bot.mail.context import Duplicate, Services, Location, MessageContext, Quarantine, advance_watermark
 from bot.intake.quarantine import database_at_fault, describe_error, quarantine_key, store_quarantined
 from bot.intake.stages import STAGES
-from bot.mail.render import MailRenderer
-from bot.outbox.sms import SmsSender
-
 log = logging.getLogger(__name__)
 
 # A server date more than this far ahead of our clock is not trusted as the receipt time.
@@ -32,16 +24,8 @@ _HEADER_END = re.compile(rb"\r?\n\r?\n")
 
 
 @dataclass
-class Pipeline:
-    settings: Settings
-    clock: Clock
-    sessions: SessionFactory
-    classifier: Classifier
-    renderer: MailRenderer
-    accounts: Callable[[Session], AccountSource]          # the account source, seen through a session
-    sms: SmsSender | None = None
-    dry_run: bool = False                                 # do everything, then roll back
-    observer: Callable[[MessageContext], None] | None = None  # told of each handled message
+class Pipeline(Services):
+    """The stages over one message at a time, with the services they are handed."""
 
     def handle(self, raw: bytes, location: Location) -> str:
         """Handle one message exactly once; returns the outcome (new-ticket, follow-up, ...)."""

@@ -19,12 +19,12 @@ from bot.mail.context import Duplicate, MessageContext, Quarantine, inbound_id
 from bot.tickets.duplicates import link_duplicate
 from bot.outbox.suppressions import note_bounce
 from bot.tickets.opening import open_ticket
-from bot.outbox.queue import queue_acknowledgement
+from bot.tickets.acknowledge import queue_acknowledgement
 from bot.drafts.create import create_draft
 from bot.verify import flow as verification
 
 if TYPE_CHECKING:
-    from bot.intake.runner import Pipeline
+    from bot.mail.context import Services
 
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
 
@@ -40,7 +40,7 @@ def dedup_key(sender: str, message_id: str | None, raw: bytes) -> str:
     return digest.hexdigest()
 
 
-def parse(ctx: MessageContext, session: Session, deps: Pipeline) -> None:
+def parse(ctx: MessageContext, session: Session, deps: Services) -> None:
     ctx.parsed = parse_message(ctx.raw)
     if unparseable(ctx.parsed):
         raise Quarantine(f"cannot be parsed: {ctx.parsed.defects[0]}")
@@ -54,7 +54,7 @@ _SAME_KEY_OR_PLACE = select(InboundMessage.id).where(or_(
     & (InboundMessage.uid == bindparam("uid"))))
 
 
-def store(ctx: MessageContext, session: Session, deps: Pipeline) -> None:
+def store(ctx: MessageContext, session: Session, deps: Services) -> None:
     msg, loc = ctx.parsed, ctx.location
     key = dedup_key(msg.from_address, msg.message_id, ctx.raw)
     if loc.uid:
@@ -74,13 +74,13 @@ def store(ctx: MessageContext, session: Session, deps: Pipeline) -> None:
     session.add(ctx.inbound)
 
 
-def spot_machine_mail(ctx: MessageContext, session: Session, deps: Pipeline) -> None:
+def spot_machine_mail(ctx: MessageContext, session: Session, deps: Services) -> None:
     own = {deps.settings.smtp.from_address.lower(), deps.settings.imap.username.lower()} - {""}
     ctx.machine_reason = machine_mail_reason(ctx.parsed, own_addresses=own)
     ctx.inbound.machine_reason = ctx.machine_reason
 
 
-def thread(ctx: MessageContext, session: Session, deps: Pipeline) -> None:
+def thread(ctx: MessageContext, session: Session, deps: Services) -> None:
     """Join an existing ticket by In-Reply-To/References, or by reference tag from its requester."""
     msg = ctx.parsed
     ids = [i for i in (*msg.in_reply_to, *msg.references) if i]
@@ -105,7 +105,7 @@ def thread(ctx: MessageContext, session: Session, deps: Pipeline) -> None:
                      by="headers" if ids and ctx.ticket else "subject-reference")
 
 
-def classify(ctx: MessageContext, session: Session, deps: Pipeline) -> None:
+def classify(ctx: MessageContext, session: Session, deps: Services) -> None:
     if ctx.ticket is not None or ctx.machine_reason:
         return  # only a new request needs a kind; follow-ups and machine mail skip the model
     msg = ctx.parsed
@@ -113,7 +113,7 @@ def classify(ctx: MessageContext, session: Session, deps: Pipeline) -> None:
     ctx.inbound.language = ctx.classification.language
 
 
-def open_new_ticket(ctx: MessageContext, session: Session, deps: Pipeline) -> None:
+def open_new_ticket(ctx: MessageContext, session: Session, deps: Services) -> None:
     if ctx.ticket is not None or ctx.machine_reason:
         if ctx.machine_reason and ctx.ticket is None:
             audit.record(session, deps.clock.now(), "message.machine_mail", inbound_id=inbound_id(ctx, session),
@@ -123,13 +123,13 @@ def open_new_ticket(ctx: MessageContext, session: Session, deps: Pipeline) -> No
     ctx.opened_ticket = True
 
 
-def acknowledge(ctx: MessageContext, session: Session, deps: Pipeline) -> None:
+def acknowledge(ctx: MessageContext, session: Session, deps: Services) -> None:
     if ctx.opened_ticket and not ctx.machine_reason:
         if (ack := queue_acknowledgement(session, ctx, deps)) is not None:  # None: withheld (bot.outbox.loops)
             ctx.outbox.append(ack)
 
 
-def verify_requester(ctx: MessageContext, session: Session, deps: Pipeline) -> None:
+def verify_requester(ctx: MessageContext, session: Session, deps: Services) -> None:
     """Rights requests start verification; replies may carry a code or the details we asked for."""
     if ctx.machine_reason or ctx.ticket is None:
         return

@@ -1,14 +1,21 @@
-"""What the stages share: the message being handled, its place in the mailbox, and the outcome."""
+"""What the stages share: the message being handled, its place in the mailbox, the outcome, and the services."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import bindparam, update
 from sqlmodel import Session
 
-from bot.classify import Classification
+from bot.classify import Classification, Classifier
+from bot.clock import Clock
+from bot.config import Settings
 from bot.mail.parse import ParsedMessage
+from bot.mail.render import MailRenderer
+from bot.mail.sms import SmsSender
+from bot.store.accounts import AccountSource
+from bot.store.db import SessionFactory
 from bot.store.models import InboundMessage, MailboxState, OutboxMessage, Ticket
 
 
@@ -76,3 +83,20 @@ class Duplicate(StopMessage):
 
 class Quarantine(StopMessage):
     """A human must look at this message; it is stored, never retried automatically."""
+
+
+@dataclass
+class Services:
+    """What every stage, and every service acting on a ticket, is handed (built in bot/service/app.py).
+
+    Kept here, below tickets, verify and drafts, so that they can name it without importing the
+    pipeline that runs them (bot/intake/runner.py's Pipeline adds the running)."""
+    settings: Settings
+    clock: Clock
+    sessions: SessionFactory
+    classifier: Classifier
+    renderer: MailRenderer
+    accounts: Callable[[Session], AccountSource]          # the account source, seen through a session
+    sms: SmsSender | None = None
+    dry_run: bool = False                                 # do everything, then roll back
+    observer: Callable[[MessageContext], None] | None = None  # told of each handled message

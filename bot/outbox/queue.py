@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from sqlalchemy import bindparam
 from sqlmodel import Session, func, select
@@ -13,11 +12,6 @@ from bot.config import Settings
 from bot.outbox.loops import AUTOMATIC_KINDS, is_automatic, window_start, withhold_reason
 from bot.mail.compose import compose, new_message_id
 from bot.store.models import OutboxMessage, SuppressedAddress, Ticket
-from bot.sla import local_date
-
-if TYPE_CHECKING:
-    from bot.mail.context import MessageContext
-    from bot.intake.runner import Pipeline
 
 log = logging.getLogger(__name__)
 
@@ -89,20 +83,3 @@ def _withhold_reason(session: Session, settings: Settings, now: datetime, addres
         reason, count = session.exec(_WITHHOLD_FACTS, params={"address": address, "since": window_start(now)}).one()
     return withhold_reason(suppressed=reason, to_address_recently=count,
                            per_address_per_hour=settings.loops.per_address_per_hour)
-
-
-def queue_acknowledgement(session: Session, ctx: MessageContext, deps: Pipeline) -> OutboxMessage | None:
-    settings, ticket, msg = deps.settings, ctx.ticket, ctx.parsed
-    mail = deps.renderer.render(
-        "ack", ticket.language,
-        reference=ticket.reference, kind=ticket.kind, original_subject=msg.normalized_subject,
-        received_date=local_date(ticket.received_at, settings.sla),
-        due_date=local_date(ticket.due_at, settings.sla),
-        timezone=settings.sla.timezone, sla_days=settings.sla.days,
-    )
-    return queue_mail(
-        session, settings=settings, now=deps.clock.now(), ticket=ticket, kind="ack",
-        to=ticket.requester, subject=mail.subject, text=mail.text,
-        in_reply_to=msg.message_id, references=msg.references,
-    )
-

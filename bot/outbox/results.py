@@ -15,8 +15,9 @@ from bot.store.db import SessionFactory, take_write_lock, transaction
 from bot.logs import redact
 from bot.mail.sink import MailSink, PermanentFailure, TemporaryFailure
 from bot.store.models import OutboxMessage
-from bot.outbox.sms import SMS_KIND, SmsError, SmsSender, deliver
+from bot.outbox.sms import SMS_KIND, deliver
 
+from bot.mail.sms import SmsError, SmsSender
 log = logging.getLogger(__name__)
 
 # Automatic mail held back by the global hourly limit is looked at again after this long.

@@ -18,8 +18,9 @@ from bot.mail.sent_copies import SentCopies
 from bot.mail.sink import MailSink
 from bot.store.models import OutboxMessage, SuppressedAddress
 from bot.outbox.results import Result, SendReport, record, send
-from bot.outbox.sms import SMS_KIND, SmsSender
+from bot.outbox.sms import SMS_KIND
 
+from bot.mail.sms import SmsSender
 log = logging.getLogger(__name__)
 
 # Results are committed every this many mails: after a crash at most this many are in doubt.

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import logging
 from datetime import datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from sqlmodel import Session, func, select
 
@@ -23,6 +23,7 @@ from bot.store import audit
 from bot.store.accounts.phones import mask_phone
 from bot.outbox.loops import window_start, withhold_reason
 from bot.mail.compose import new_message_id
+from bot.mail.sms import SmsSender
 from bot.store.models import OutboxMessage, Ticket
 
 if TYPE_CHECKING:
@@ -32,29 +33,6 @@ log = logging.getLogger(__name__)
 
 # The outbox kind of a code by SMS: to_address holds the E.164 phone, raw the gateway's parameters.
 SMS_KIND = "challenge-sms"
-
-
-class SmsError(Exception):
-    pass
-
-
-class SmsSender(Protocol):
-    def send_code(self, phone_e164: str, code: str, reference: str) -> None: ...
-
-
-class LoggingSmsSender:
-    """For development and tests: records that a code was due, never the code or the full number."""
-
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, str]] = []   # (phone, reference), for tests
-
-    def send_code(self, phone_e164: str, code: str, reference: str) -> None:
-        self.sent.append((phone_e164, reference))
-        log.info("SMS code for %s due to %s (logging sender: not sent)", reference, mask_phone(phone_e164))
-
-
-def make_sms_sender(kind: str) -> SmsSender | None:
-    return LoggingSmsSender() if kind == "log" else None
 
 
 def queue_sms(session: Session, *, settings: Settings, now: datetime, ticket: Ticket, phone: str, code: str,

@@ -13,12 +13,12 @@ from bot.store.models import OutboxMessage, SuppressedAddress
 
 if TYPE_CHECKING:
     from bot.mail.context import MessageContext
-    from bot.intake.runner import Pipeline
+    from bot.mail.context import Services
 
 BOUNCED = "bounced"
 
 
-def note_bounce(ctx: MessageContext, session: Session, deps: Pipeline) -> None:
+def note_bounce(ctx: MessageContext, session: Session, deps: Services) -> None:
     """Stage: a bounce of mail we sent puts the address it went to on the suppression list."""
     msg = ctx.parsed
     if not ctx.machine_reason or not (bounce_reason(msg) or "").startswith("bounce:"):

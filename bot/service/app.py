@@ -12,7 +12,8 @@ from bot.store.accounts import AccountSource
 from bot.store.accounts.embedded import EmbeddedAccountSource
 from bot.store.accounts.sql import SqlAccountSource
 
-from bot.classify import Classifier, load_classifier
+from bot.classify import Classifier
+from bot.classify.loading import load_classifier
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.store.db import SessionFactory, init_db, make_engine, session_factory
@@ -22,9 +23,7 @@ from bot.mail.sink import MailSink, SmtpSink
 from bot.intake.runner import Pipeline
 from bot.mail.render import MailRenderer
 from bot.outbox.sender import SendReport, drain_outbox
-from bot.outbox.sms import SmsSender, make_sms_sender
-
-
+from bot.mail.sms import SmsSender, make_sms_sender
 @dataclass
 class App:
     settings: Settings

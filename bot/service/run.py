@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 
 from bot.service.app import App
@@ -14,9 +14,7 @@ from bot.mail.context import MessageContext
 from bot.intake.runner import Pipeline
 from bot.outbox.sender import SendReport
 from bot.service.scheduler import start_scheduler
-from bot.web.serve import serve_web
 from bot.service.watcher import MailboxWatcher
-from bot.config.web import web_settings
 
 log = logging.getLogger(__name__)
 
@@ -61,13 +59,17 @@ def run_once(app: App, *, dry_run: bool = False,
     return RunReport(fetched, sent)
 
 
-async def run_forever(app: App, stop: asyncio.Event) -> None:
+# Serves the staff console until its event is set; handed in by the CLI, which sits above the web package.
+Console = Callable[[App, asyncio.Event], Awaitable[None]]
+
+
+async def run_forever(app: App, stop: asyncio.Event, *, console: Console | None = None) -> None:
     loop = asyncio.get_running_loop()
     wake = asyncio.Event()
     notify = lambda: loop.call_soon_threadsafe(wake.set)  # noqa: E731
     watcher = MailboxWatcher(app, notify=notify)
     web_stop = asyncio.Event()
-    web = asyncio.create_task(serve_web(app, web_stop)) if web_settings(app.settings).enabled else None
+    web = asyncio.create_task(console(app, web_stop)) if console is not None else None
     watcher.start()
     scheduler = start_scheduler(app, loop=loop, notify=notify)
     try:

@@ -17,7 +17,7 @@ from bot.store.sla_models import DONE_STATUSES
 
 if TYPE_CHECKING:
     from bot.mail.context import MessageContext
-    from bot.intake.runner import Pipeline
+    from bot.mail.context import Services
 
 DUPLICATE_NOTICE = "duplicate-notice"
 
@@ -35,7 +35,7 @@ _OPEN_TICKETS_OF = select(Ticket).where(
 ).order_by(Ticket.received_at.desc(), Ticket.id.desc())
 
 
-def link_duplicate(ctx: MessageContext, session: Session, deps: Pipeline) -> None:
+def link_duplicate(ctx: MessageContext, session: Session, deps: Services) -> None:
     """Stage: a new request matching an open ticket of its sender, received within the window, joins it."""
     days, msg, result = deps.settings.tickets.duplicate_window_days, ctx.parsed, ctx.classification
     if ctx.ticket is not None or ctx.machine_reason or result is None or days <= 0 or not msg.from_address:
@@ -55,7 +55,7 @@ def link_duplicate(ctx: MessageContext, session: Session, deps: Pipeline) -> Non
         ctx.outbox.append(notice)
 
 
-def queue_duplicate_notice(session: Session, ctx: MessageContext, deps: Pipeline) -> OutboxMessage | None:
+def queue_duplicate_notice(session: Session, ctx: MessageContext, deps: Services) -> OutboxMessage | None:
     """Instead of a second acknowledgement: the reference we already gave and its due date."""
     settings, ticket, msg = deps.settings, ctx.ticket, ctx.parsed
     # Written in another language than the first request: answer in both.

@@ -11,14 +11,14 @@ from bot.sla import due_at
 
 if TYPE_CHECKING:
     from bot.mail.context import MessageContext
-    from bot.intake.runner import Pipeline
+    from bot.mail.context import Services
 
 
 def format_reference(prefix: str, ticket_id: int) -> str:
     return f"{prefix}-{ticket_id:06d}"
 
 
-def open_ticket(session: Session, ctx: MessageContext, deps: Pipeline) -> Ticket:
+def open_ticket(session: Session, ctx: MessageContext, deps: Services) -> Ticket:
     settings, result, msg = deps.settings, ctx.classification, ctx.parsed
     ticket = Ticket(
         subject=msg.subject[:998],
@@ -51,7 +51,7 @@ def open_ticket(session: Session, ctx: MessageContext, deps: Pipeline) -> Ticket
     return ticket
 
 
-def reclassify(session: Session, ticket: Ticket, kind: str, deps: Pipeline, *, actor: str) -> None:
+def reclassify(session: Session, ticket: Ticket, kind: str, deps: Services, *, actor: str) -> None:
     """Staff correct the kind: the draft follows, and a rights request starts verification if needed."""
     from bot.classify import KINDS
     from bot.drafts.create import create_draft

@@ -22,12 +22,12 @@ from bot.outbox.sms import queue_sms
 
 if TYPE_CHECKING:
     from bot.mail.context import MessageContext
-    from bot.intake.runner import Pipeline
+    from bot.mail.context import Services
 
 VERIFIED, CHALLENGED, UNKNOWN, REFUSED = "verified", "challenged", "unknown", "refused"
 
 
-def begin(session: Session, ctx: MessageContext, deps: Pipeline) -> None:
+def begin(session: Session, ctx: MessageContext, deps: Services) -> None:
     """For a new rights request: match the account, then verify, challenge or ask for details."""
     match = match_account(ctx.parsed, deps.accounts(session), deps.settings.accounts.default_region)
     audit.record(session, deps.clock.now(), "account.match", ticket_id=ctx.ticket.id,
@@ -36,7 +36,7 @@ def begin(session: Session, ctx: MessageContext, deps: Pipeline) -> None:
     recompute_due(session, ctx.ticket, deps.settings, deps.clock.now())
 
 
-def follow_up(session: Session, ctx: MessageContext, deps: Pipeline) -> None:
+def follow_up(session: Session, ctx: MessageContext, deps: Services) -> None:
     """A reply may carry the code, or the phone number or nickname we asked for."""
     ticket = ctx.ticket
     if ticket.verification == CHALLENGED:
@@ -50,7 +50,7 @@ def follow_up(session: Session, ctx: MessageContext, deps: Pipeline) -> None:
     recompute_due(session, ticket, deps.settings, deps.clock.now())  # verified, or no longer waiting
 
 
-def _act_on_match(session: Session, ctx: MessageContext, deps: Pipeline, match: AccountMatch) -> None:
+def _act_on_match(session: Session, ctx: MessageContext, deps: Services, match: AccountMatch) -> None:
     ticket, msg, now = ctx.ticket, ctx.parsed, deps.clock.now()
     if match.status != "matched":
         _set(ticket, UNKNOWN, waiting_on="requester")
@@ -77,7 +77,7 @@ def _act_on_match(session: Session, ctx: MessageContext, deps: Pipeline, match: 
     issue_challenge(session, ticket, account, deps, in_reply_to=msg.message_id)
 
 
-def issue_challenge(session: Session, ticket: Ticket, account: Account, deps: Pipeline, *,
+def issue_challenge(session: Session, ticket: Ticket, account: Account, deps: Services, *,
                     in_reply_to: str | None = None, actor: str = "bot") -> Challenge | None:
     """A fresh code to the account's registered address (never to an unverified sender), or by SMS."""
     now, cfg = deps.clock.now(), deps.settings.verification
@@ -124,7 +124,7 @@ def issue_challenge(session: Session, ticket: Ticket, account: Account, deps: Pi
     return challenge
 
 
-def _check_code(session: Session, ctx: MessageContext, deps: Pipeline) -> None:
+def _check_code(session: Session, ctx: MessageContext, deps: Services) -> None:
     ticket, msg, now = ctx.ticket, ctx.parsed, deps.clock.now()
     codes = find_codes(f"{msg.subject}\n{msg.new_text}")
     challenge = session.exec(select(Challenge).where(Challenge.ticket_id == ticket.id)
@@ -159,7 +159,7 @@ def _check_code(session: Session, ctx: MessageContext, deps: Pipeline) -> None:
     session.add(challenge)
 
 
-def decide_manually(session: Session, ticket: Ticket, deps: Pipeline, *, actor: str, reason: str,
+def decide_manually(session: Session, ticket: Ticket, deps: Services, *, actor: str, reason: str,
                     refuse: bool) -> None:
     if not reason.strip():
         raise ValueError("a reason is required")

@@ -25,7 +25,7 @@ SCRIPT = textwrap.dedent("""
     import json, os, resource, sys, time
     os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
     started = time.perf_counter()
-    from bot.classify import load_classifier
+    from bot.classify.loading import load_classifier
     classifier = load_classifier("model")
     classifier.classify("", "warm up")
     load = time.perf_counter() - started

@@ -15,7 +15,7 @@ from bot.clock import FixedClock
 from bot.config import Settings
 from bot.store.db import transaction
 from bot.store.models import AuditEvent, Draft, DraftAttachment
-from bot.outbox.sms import LoggingSmsSender
+from bot.mail.sms import LoggingSmsSender
 from bot.web.auth import add_user
 from bot.web.serve import serve_web
 from bot.config.web import WebSettings

@@ -14,7 +14,7 @@ from bot.config import Settings
 from bot.store.db import transaction
 from bot.intake.fetcher import drain_folder
 from bot.store.models import AuditEvent, OutboxMessage, Ticket
-from bot.outbox.sms import LoggingSmsSender
+from bot.mail.sms import LoggingSmsSender
 from tests.support.memory_mailbox import MemoryMailbox
 
 ACCOUNTS = """account_id,nickname,phone,email,wechat_bound,status

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.classify import (PRECEDENCE, Classification, Classifier,
-                          classification_from_scores, load_classifier)
+from bot.classify import PRECEDENCE, Classification, Classifier, classification_from_scores
+from bot.classify.loading import load_classifier
 from bot.classify.rules import RuleClassifier
 
 CORPORA = Path(__file__).resolve().parents[2].parent / "shared" / "corpora"

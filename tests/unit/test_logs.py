@@ -88,7 +88,7 @@ def test_the_pipeline_and_the_sender_log_no_address_phone_or_body(engine, clock,
     messages = " | ".join(line["message"] for line in lines)
     assert "o***@example.org" in messages                        # the address reached a log call, masked
     assert "[phone]" in messages and "SMS code for" in messages
-    assert {"bot.outbox.results", "bot.outbox.sms"} <= {line["logger"] for line in lines}
+    assert {"bot.outbox.results", "bot.mail.sms"} <= {line["logger"] for line in lines}
     for secret in ("owner@example.org", "stranger@example.org", "john.smith@example.net", "13700137000",
                    "137 0013 7000", "138 0013 8000", "Please delete my account", "delete my data"):
         assert secret not in out

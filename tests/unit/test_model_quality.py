@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.classify import MODEL_DIR, Classifier, load_classifier
+from bot.classify import MODEL_DIR, Classifier
+from bot.classify.loading import load_classifier
 from bot.classify.batch import evaluate_file
 from bot.classify.dataset import (FRESH_FILE, HELDOUT_FILE, TRAIN_FILE, load_source, read_examples,
                                   split)

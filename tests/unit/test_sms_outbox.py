@@ -20,7 +20,8 @@ from bot.mail.context import Location
 from bot.store.retention import run_purge
 from bot.outbox.sender import _claim, drain_outbox
 from bot.sla import mark_completed
-from bot.outbox.sms import SMS_KIND, LoggingSmsSender, SmsError
+from bot.outbox.sms import SMS_KIND
+from bot.mail.sms import LoggingSmsSender, SmsError
 from bot.web.undelivered import failed_page
 from tests.support.memory_mailbox import MemoryMailbox
 from tests.support.pipeline_flow import Flow, mail, make_app

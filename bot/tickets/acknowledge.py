@@ -1,0 +1,26 @@
+"""The acknowledgement a new ticket gets: its reference and due date, in the requester's language."""
+from __future__ import annotations
+
+from sqlmodel import Session
+
+from bot.mail.context import MessageContext, Services
+from bot.outbox.queue import queue_mail
+from bot.sla import local_date
+from bot.store.models import OutboxMessage
+
+
+def queue_acknowledgement(session: Session, ctx: MessageContext, deps: Services) -> OutboxMessage | None:
+    settings, ticket, msg = deps.settings, ctx.ticket, ctx.parsed
+    mail = deps.renderer.render(
+        "ack", ticket.language,
+        reference=ticket.reference, kind=ticket.kind, original_subject=msg.normalized_subject,
+        received_date=local_date(ticket.received_at, settings.sla),
+        due_date=local_date(ticket.due_at, settings.sla),
+        timezone=settings.sla.timezone, sla_days=settings.sla.days,
+    )
+    return queue_mail(
+        session, settings=settings, now=deps.clock.now(), ticket=ticket, kind="ack",
+        to=ticket.requester, subject=mail.subject, text=mail.text,
+        in_reply_to=msg.message_id, references=msg.references,
+    )
+
