@@ -13,7 +13,7 @@ from bot.mail.render import MailRenderer
 from bot.sla.digest import digest_figures
 from bot.sla.digest_mail import render_digest
 from bot.sla.reminders import sweep
-from tests.unit.test_sla_support import sla_settings
+from tests.unit.sla.test_sla_support import sla_settings
 
 N = 1_000_000
 PER_DAY = 1000                       # ~2.7 years of intake

@@ -19,7 +19,7 @@ from bot.store.models import (AccountEmail, AccountRecord, AuditEvent, Draft, Dr
 from bot.web.app import create_web_app
 from bot.web.auth import add_user
 from tests.conftest import POSTGRES_URL, _postgres_reachable
-from tests.unit.test_web_helpers import PASSWORD, STAFF, login
+from tests.unit.web.test_web_helpers import PASSWORD, STAFF, login
 
 TICKETS, QUARANTINED, BATCH = 100_000, 500, 5_000
 NOW = datetime(2026, 11, 24, 2, 0, tzinfo=timezone.utc)

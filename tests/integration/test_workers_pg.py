@@ -22,7 +22,7 @@ from tests.conftest import POSTGRES_URL
 from tests.integration.conftest import SENT_COPIES, of_kind, write_config
 from tests.support import mailgen
 from tests.support.bot_process import start_bot
-from tests.unit.test_sla_support import BOSS, STAFF, add_ticket, sla_settings
+from tests.unit.sla.test_sla_support import BOSS, STAFF, add_ticket, sla_settings
 
 WORKERS, MESSAGES, KILL_AT = 3, 300, 80
 

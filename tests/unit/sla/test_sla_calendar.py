@@ -10,7 +10,7 @@ import pytest
 from bot.config import Settings
 from bot.sla import days_left, due_at, local_date
 from bot.sla.calendar import add_days, counted_days, is_working_day
-from tests.unit.test_sla_support import sla_settings
+from tests.unit.sla.test_sla_support import sla_settings
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 

@@ -10,7 +10,7 @@ import pytest
 
 from bot.mail.quotes import split_reply
 
-CORPORA = Path(__file__).resolve().parents[2].parent / "shared" / "corpora"
+CORPORA = Path(__file__).resolve().parents[3].parent / "shared" / "corpora"
 
 
 @pytest.mark.parametrize("text, new, quoted_start", [

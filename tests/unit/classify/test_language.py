@@ -6,7 +6,7 @@ import pytest
 
 from bot.classify.language import detect_language, reply_language
 
-CORPORA = Path(__file__).resolve().parents[2].parent / "shared" / "corpora"
+CORPORA = Path(__file__).resolve().parents[3].parent / "shared" / "corpora"
 
 
 @pytest.mark.parametrize("text", [

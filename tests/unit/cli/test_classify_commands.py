@@ -10,7 +10,7 @@ import pytest
 
 from bot.classify import KINDS
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 MESSAGES = [
     {"id": "m1", "subject": "", "body": "Please delete my account and all my data.", "label": "deletion",

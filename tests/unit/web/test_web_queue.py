@@ -9,7 +9,7 @@ import pytest
 from bot.store.db import transaction
 from bot.store.models import InboundMessage, Ticket
 from bot.web.queries import QueueFilter, facet_counts
-from tests.unit.test_web_helpers import anon, bot, client, fast_hashes  # noqa: F401
+from tests.unit.web.test_web_helpers import anon, bot, client, fast_hashes  # noqa: F401
 
 # (colour class, days text or status, reference) of each row of the queue
 ROW = re.compile(r'<td><span class="badge ?(due-\w+)?"[^>]*>([^<]+)</span>.*?<b>(ESL-\d+)</b>', re.S)

@@ -12,7 +12,7 @@ from bot.mail.render import MailRenderer
 from bot.sla.clock_rules import assign, mark_completed
 from bot.sla.digest import OnTimeShare, StaffLoad, digest_figures
 from bot.sla.digest_mail import render_digest
-from tests.unit.test_sla_support import add_ticket, sla_settings
+from tests.unit.sla.test_sla_support import add_ticket, sla_settings
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 MIN = timedelta(minutes=1)

@@ -13,7 +13,7 @@ from bot.mail.render import MailRenderer
 from bot.sla import mark_completed, recompute_due
 from bot.sla.extension import extend_due
 from bot.store.sla_models import SlaExtension, SlaPause
-from tests.unit.test_sla_support import add_ticket, sla_settings
+from tests.unit.sla.test_sla_support import add_ticket, sla_settings
 
 DAY = timedelta(days=1)
 

@@ -25,7 +25,7 @@ from bot.store.sla_models import TicketSla
 from bot.service.scheduler import SlaJobs
 from bot.tickets.views import ticket_detail
 from tests.support.pipeline_flow import TRUSTED_PASS, Flow, mail, make_app
-from tests.unit.test_web_helpers import anon, bot, client, fast_hashes, flow, post  # noqa: F401
+from tests.unit.web.test_web_helpers import anon, bot, client, fast_hashes, flow, post  # noqa: F401
 from tests.support.cli_app import cli_with
 
 DAY = timedelta(days=1)

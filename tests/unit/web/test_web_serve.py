@@ -9,7 +9,7 @@ import pytest
 
 from bot.web.serve import serve_web
 from bot.config.web import WebSettings
-from tests.unit.test_web_helpers import bot, fast_hashes  # noqa: F401
+from tests.unit.web.test_web_helpers import bot, fast_hashes  # noqa: F401
 
 
 def test_serves_until_the_stop_event(bot):

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from bot.mail.parse import ParsedMessage, parse_message
 
-CORPORA = Path(__file__).resolve().parents[2].parent / "shared" / "corpora"
+CORPORA = Path(__file__).resolve().parents[3].parent / "shared" / "corpora"
 # Characters that exist in GBK but not in GB2312: strict GB2312 decoding fails on them.
 GBK_ONLY = "张喆和朱镕基"
 

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from bot.web.app import create_web_app
 from bot.web.login_limit import masked_address
 from bot.config.web import WebSettings
-from tests.unit.test_web_helpers import MANAGER, PASSWORD, STAFF, bot, events, fast_hashes, login  # noqa: F401
+from tests.unit.web.test_web_helpers import MANAGER, PASSWORD, STAFF, bot, events, fast_hashes, login  # noqa: F401
 
 WRONG = "not the password at all"
 

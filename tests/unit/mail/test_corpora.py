@@ -12,7 +12,7 @@ import pytest
 from bot.mail.parse import parse_message
 from bot.mail.rules import auto_reply_reason, bounce_reason, machine_mail_reason
 
-CORPORA = Path(__file__).resolve().parents[2].parent / "shared" / "corpora"
+CORPORA = Path(__file__).resolve().parents[3].parent / "shared" / "corpora"
 STDLIB_MAIL = Path(sysconfig.get_paths()["stdlib"]) / "test" / "test_email" / "data"
 
 

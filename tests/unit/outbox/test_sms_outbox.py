@@ -25,7 +25,7 @@ from bot.mail.sms import LoggingSmsSender, SmsError
 from bot.web.undelivered import failed_page
 from tests.support.memory_mailbox import MemoryMailbox
 from tests.support.pipeline_flow import Flow, mail, make_app
-from tests.unit.test_web_helpers import anon, bot, client, fast_hashes, flow, post  # noqa: F401
+from tests.unit.web.test_web_helpers import anon, bot, client, fast_hashes, flow, post  # noqa: F401
 
 PHONE, MASKED = "+8613700137000", "+86137****7000"   # account A4: a phone, no email
 SPELLINGS = ("13700137000", "137 0013 7000", "137-0013-7000")

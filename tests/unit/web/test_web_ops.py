@@ -24,7 +24,7 @@ from bot.web.app import create_web_app
 from bot.config.web import WebSettings
 from tests.support.memory_mailbox import MemoryMailbox
 from tests.support.pipeline_flow import TRUSTED_PASS, mail
-from tests.unit.test_web_helpers import anon, bot, client, events, fast_hashes, flow, post  # noqa: F401
+from tests.unit.web.test_web_helpers import anon, bot, client, events, fast_hashes, flow, post  # noqa: F401
 
 HOUR = timedelta(hours=1)
 

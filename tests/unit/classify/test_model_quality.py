@@ -97,7 +97,7 @@ CORPUS_ASKED_CEILING = 0.06   # the committed model: 8 of 197 (4.1%); 28 (14%) b
 
 def test_mail_from_elsewhere_is_other(classifier):
     """What the pipeline would classify (subject, new text) for every person's mail in the corpora."""
-    from tests.unit.test_corpora import corpus_files  # noqa: PLC0415 - skipped cleanly when absent
+    from tests.unit.mail.test_corpora import corpus_files  # noqa: PLC0415 - skipped cleanly when absent
     texts = []
     for path in corpus_files():
         msg = parse_message(path.read_bytes())

@@ -18,7 +18,7 @@ from bot.store.models import AuditEvent, InboundMessage, OutboxMessage, Ticket
 from bot.mail.context import Location
 from bot.store.retention import run_purge
 from tests.support.pipeline_flow import mail
-from tests.unit.test_web_helpers import anon, bot, client, csrf_of, events, fast_hashes, flow, post  # noqa: F401
+from tests.unit.web.test_web_helpers import anon, bot, client, csrf_of, events, fast_hashes, flow, post  # noqa: F401
 from tests.support.cli_app import cli_with
 
 REQUEST = mail("owner@example.org", "Delete my account", "Please delete my account and all my data.", "<q1@x>")

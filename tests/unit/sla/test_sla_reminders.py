@@ -22,7 +22,7 @@ from bot.sla.extension import extend_due
 from bot.store.sla_models import ReminderSent
 from bot.sla.reminders import crossed_thresholds
 from bot.service.scheduler import SlaJobs
-from tests.unit.test_sla_support import BOSS, STAFF, add_ticket, sla_settings
+from tests.unit.sla.test_sla_support import BOSS, STAFF, add_ticket, sla_settings
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 HOUR, DAY = timedelta(hours=1), timedelta(days=1)

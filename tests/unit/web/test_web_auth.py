@@ -12,7 +12,7 @@ from bot.web.app import create_web_app
 from bot.web.auth import set_active
 from bot.store.console_models import StaffSession, WebSecret
 from bot.config.web import WebSettings
-from tests.unit.test_web_helpers import (MANAGER, PASSWORD, STAFF, anon, bot, challenged_deletion, client,  # noqa: F401
+from tests.unit.web.test_web_helpers import (MANAGER, PASSWORD, STAFF, anon, bot, challenged_deletion, client,  # noqa: F401
                                          csrf_of, events, fast_hashes, flow, login, pending_draft, post,
                                          verified_access)
 

@@ -10,7 +10,7 @@ from bot.classify import PRECEDENCE, Classification, Classifier, classification_
 from bot.classify.loading import load_classifier
 from bot.classify.rules import RuleClassifier
 
-CORPORA = Path(__file__).resolve().parents[2].parent / "shared" / "corpora"
+CORPORA = Path(__file__).resolve().parents[3].parent / "shared" / "corpora"
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ from bot.cli.sla import register
 from bot.store.db import init_db, make_engine
 from bot.store.models import AuditEvent, OutboxMessage, Ticket
 from bot.store.sla_models import SlaExtension, TicketSla
-from tests.unit.test_sla_support import BOSS, STAFF, add_ticket, sla_settings
+from tests.unit.sla.test_sla_support import BOSS, STAFF, add_ticket, sla_settings
 from tests.support.cli_app import cli_with
 
 runner = CliRunner()

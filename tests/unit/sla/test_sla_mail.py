@@ -9,7 +9,7 @@ from sqlmodel import Session, select
 from bot.mail.compose import compose
 from bot.store.models import AuditEvent
 from bot.outbox.queue import queue_mail
-from tests.unit.test_sla_support import sla_settings
+from tests.unit.sla.test_sla_support import sla_settings
 
 WHEN = datetime(2026, 11, 24, 2, tzinfo=timezone.utc)
 BASE = dict(from_address="support@esl.example", from_name="ESL", to="a@example.org", subject="Hi",

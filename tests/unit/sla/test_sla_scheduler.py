@@ -18,7 +18,7 @@ from bot.mail.render import MailRenderer
 from bot.sla.digest_mail import latest_slot, send_scheduled_digest
 from bot.store.sla_models import DigestSent
 from bot.service.scheduler import SlaJobs, build_scheduler, start_scheduler
-from tests.unit.test_sla_support import BOSS, add_ticket, sla_settings
+from tests.unit.sla.test_sla_support import BOSS, add_ticket, sla_settings
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 

@@ -7,7 +7,7 @@ import pytest
 from sqlmodel import Session, select
 
 from bot.store.models import Challenge, Draft, OutboxMessage
-from tests.unit.test_web_helpers import (STAFF, anon, bot, challenged_deletion, client, csrf_of, draft_files,  # noqa: F401
+from tests.unit.web.test_web_helpers import (STAFF, anon, bot, challenged_deletion, client, csrf_of, draft_files,  # noqa: F401
                                          events, fast_hashes, flow, pending_draft, plain_text, post, replies,
                                          verified_access, attachments)
 
