@@ -13,6 +13,7 @@ from rich.console import Console
 from bot.config import ConfigError, Settings, load_settings
 from bot.cli_classify import register as register_classify
 from bot.cli_drafts import register as register_drafts
+from bot.cli_mail import register as register_mail
 from bot.cli_quarantine import register as register_quarantine
 from bot.cli_sla import register as register_sla
 from bot.cli_suppressions import register as register_suppressions
@@ -176,3 +177,4 @@ register_suppressions(app)
 register_web(app)
 register_retention(app)
 register_quarantine(app)
+register_mail(app)

@@ -83,7 +83,8 @@ def google(settings: OAuth2Settings, username: str, refresh_token: str, now: dat
 
 def command(settings: OAuth2Settings) -> Grant:
     try:
-        done = subprocess.run(settings.command, capture_output=True, text=True, timeout=COMMAND_TIMEOUT_SECONDS)
+        done = subprocess.run(settings.command, capture_output=True, text=True, check=False,
+                              timeout=COMMAND_TIMEOUT_SECONDS)
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise TokenError(f"token command: {type(exc).__name__}") from None
     lines = done.stdout.strip().splitlines()

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 import json
+import warnings
 
 from aiosmtpd.smtp import SMTP, AuthResult
 
@@ -20,9 +21,13 @@ class OAuthSmtpServer(RecordingSmtpServer):
         self.handler.auth_XOAUTH2 = self._auth_xoauth2
 
     async def _serve(self):
-        return await self._loop.create_server(
-            lambda: SMTP(self.handler, hostname="oauth.test", auth_require_tls=False, auth_required=True,
-                         auth_exclude_mechanism=["LOGIN", "PLAIN"]), self.host, self.port)
+        return await self._loop.create_server(self._session, self.host, self.port)
+
+    def _session(self) -> SMTP:
+        with warnings.catch_warnings():   # AUTH without TLS: on loopback, on purpose
+            warnings.simplefilter("ignore")
+            return SMTP(self.handler, hostname="oauth.test", auth_require_tls=False, auth_required=True,
+                        auth_exclude_mechanism=["LOGIN", "PLAIN"])
 
     async def _auth_xoauth2(self, server: SMTP, args: list[str]) -> AuthResult:
         blob = args[1] if len(args) > 1 else await server.challenge_auth("", encode_to_b64=False)
