@@ -152,3 +152,68 @@ def test_the_sink_defers_mail_when_no_token_is_accepted(tokens):
         with pytest.raises(TemporaryFailure, match="OAuth2 login"):
             asyncio.run(SmtpSink(settings).send(b"Subject: x\r\n\r\ny\r\n", sender=USER, recipients=["a@x.test"]))
         assert smtp.received == [] and len(smtp.logins) == 2
+
+
+def _key_and_certificate(tmp_path):
+    """An RSA key with a self-signed certificate: PEM file (key + certificate), public key, SHA-1 thumbprint."""
+    from datetime import datetime, timedelta, timezone
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "supportbot-test")])
+    start = datetime(2020, 1, 1, tzinfo=timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(1).not_valid_before(start).not_valid_after(start + timedelta(days=36500))
+            .sign(key, hashes.SHA256()))
+    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption()).decode()
+    path = tmp_path / "app-cert.pem"
+    path.write_text(key_pem + cert.public_bytes(serialization.Encoding.PEM).decode())
+    public = key.public_key().public_bytes(serialization.Encoding.PEM,
+                                           serialization.PublicFormat.SubjectPublicKeyInfo)
+    return path, key_pem, public, cert.fingerprint(hashes.SHA1()).hex()
+
+
+def test_microsoft_certificate_credential_signs_a_client_assertion(dovecot, tokens, tmp_path):
+    path, _, public, thumbprint = _key_and_certificate(tmp_path)
+    tokens.assertion_key = public
+    oauth2 = microsoft(tokens, client_secret="", certificate_file=str(path), certificate_thumbprint=thumbprint)
+    ImapMailbox(imap_settings(dovecot, oauth2)).close()
+    assert "client_assertion" in tokens.grants[0] and "client_secret" not in tokens.grants[0]
+    assert tokens.introspected == tokens.issued
+
+
+def test_microsoft_delegated_refresh_token_with_the_imap_scope_and_rotation(dovecot, tokens, tmp_path):
+    tokens.rotate_refresh_token = True
+    first_refresh_token = tokens.refresh_token
+    secret_file = tmp_path / "refresh-token"       # outside the repository, as the README says
+    secret_file.write_text(first_refresh_token + "\n")
+    oauth2 = microsoft(tokens, client_secret="", refresh_token_file=str(secret_file))
+    settings = imap_settings(dovecot, oauth2)
+    ImapMailbox(settings).close()
+    tokens.expire_all()
+    ImapMailbox(settings).close()                  # renewed with the rotated refresh token
+    assert [g["grant_type"] for g in tokens.grants] == ["refresh_token", "refresh_token"]
+    assert tokens.grants[0]["refresh_token"] == first_refresh_token
+    assert tokens.grants[1]["refresh_token"] == "refresh-1"
+    assert "https://outlook.office.com/IMAP.AccessAsUser.All" in tokens.grants[0]["scope"]
+    assert tokens.introspected[-1] == tokens.issued[-1]
+
+
+def test_google_service_account_with_domain_wide_delegation(dovecot, tokens, tmp_path):
+    import json
+    _, key_pem, public, _ = _key_and_certificate(tmp_path)
+    tokens.assertion_key = public
+    key_file = tmp_path / "service-account.json"
+    key_file.write_text(json.dumps({
+        "type": "service_account", "project_id": "esl", "private_key_id": "k1", "private_key": key_pem,
+        "client_email": "bot@esl.iam.gserviceaccount.com", "client_id": "1",
+        "token_uri": "https://oauth2.googleapis.com/token"}))    # overridden by token_url
+    oauth2 = {"provider": "google", "service_account_file": str(key_file), "token_url": tokens.token_url,
+              "cafile": tokens.cafile}
+    ImapMailbox(imap_settings(dovecot, oauth2)).close()
+    assert tokens.grants[0]["grant_type"] == "urn:ietf:params:oauth:grant-type:jwt-bearer"
+    assert tokens.introspected == tokens.issued

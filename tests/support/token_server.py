@@ -12,6 +12,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs
 
+import jwt   # PyJWT, installed with msal
+
 from tests.support.dovecot import _make_certificate
 
 TENANT = "test-tenant"
@@ -25,6 +27,10 @@ class TokenServer:
     refresh_token: str = "refresh-token-value"
     lifetime_seconds: int = 3600         # expires_in of the tokens it issues
     issue_valid: bool = True             # False: what it issues, introspection refuses
+    # PEM public key that signed JWT assertions must verify with (certificate credentials,
+    # service accounts); None refuses them.
+    assertion_key: bytes | None = None
+    rotate_refresh_token: bool = False   # answer each refresh with a new refresh token
     grants: list[dict] = field(default_factory=list)    # every token request, as posted
     issued: list[str] = field(default_factory=list)
     valid: set[str] = field(default_factory=set)        # tokens introspection calls active
@@ -73,17 +79,39 @@ class TokenServer:
     def _grant(self, form: dict[str, str]) -> tuple[int, dict]:
         self.grants.append(form)
         kind = form.get("grant_type")
-        ok = {"client_credentials": form.get("client_secret") == self.client_secret
-              or "client_assertion" in form,
-              "refresh_token": form.get("refresh_token") == self.refresh_token}.get(kind, False)
-        if form.get("client_id") != self.client_id or not ok:
+        public = "client_secret" not in form and "client_assertion" not in form   # a public client
+        client_ok = form.get("client_id") == self.client_id and (
+            form.get("client_secret") == self.client_secret
+            or self._claims(form.get("client_assertion")).get("sub") == self.client_id
+            or (public and kind == "refresh_token"))
+        if kind == "urn:ietf:params:oauth:grant-type:jwt-bearer":   # a service account acting as a user
+            claims = self._claims(form.get("assertion"))
+            ok = claims.get("sub") == self.username and "https://mail.google.com/" in claims.get("scope", "")
+            form = {**form, "scope": claims.get("scope", "")}
+        else:
+            ok = client_ok and (kind == "client_credentials" or (
+                kind == "refresh_token" and form.get("refresh_token") == self.refresh_token))
+        if not ok:
             return 400, {"error": "invalid_grant", "error_description": "AADSTS70000: refused by the test"}
         token = f"access-{len(self.issued) + 1}-for-{self.username}"
         self.issued.append(token)
         if self.issue_valid:
             self.valid.add(token)
-        return 200, {"token_type": "Bearer", "access_token": token, "expires_in": self.lifetime_seconds,
-                     "scope": form.get("scope", "")}
+        reply = {"token_type": "Bearer", "access_token": token, "expires_in": self.lifetime_seconds,
+                 "scope": form.get("scope", "")}
+        if kind == "refresh_token" and self.rotate_refresh_token:
+            self.refresh_token = reply["refresh_token"] = f"refresh-{len(self.issued)}"
+        return 200, reply
+
+    def _claims(self, assertion: str | None) -> dict:
+        """The claims of a JWT signed with assertion_key, addressed to us; {} for anything else."""
+        if not assertion or self.assertion_key is None:
+            return {}
+        try:
+            return jwt.decode(assertion, self.assertion_key, algorithms=["RS256", "PS256"],
+                              options={"verify_aud": False})
+        except jwt.PyJWTError:
+            return {}
 
 
 class _Handler(BaseHTTPRequestHandler):
