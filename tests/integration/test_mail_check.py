@@ -85,3 +85,34 @@ def test_oauth2_setup_passes_and_a_wrong_secret_names_the_token_step(dovecot, to
     assert "invalid_grant" in out and "mail check failed at: IMAP OAuth2 token, SMTP OAuth2 token" in out
     assert not any(secret in out for secret in tokens.issued + ["wrong-secret", tokens.client_secret])
 
+
+
+def test_the_command_reads_oauth2_from_the_file_and_the_secret_from_the_environment(dovecot, tokens, tmp_path):
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from tests.conftest import REPO
+    with OAuthSmtpServer(tokens) as smtp:
+        oauth2 = (f'provider = "microsoft"\ntenant_id = "t"\nclient_id = "{tokens.client_id}"\n'
+                  f'authority = "{tokens.authority}"\ncafile = "{tokens.cafile}"\n')
+        config = tmp_path / "config.toml"
+        config.write_text(
+            f'[imap]\nhost = "{dovecot.host}"\nport = {dovecot.port}\nsecurity = "none"\nusername = "{USER}"\n'
+            f'auth = "oauth2"\n[imap.oauth2]\n{oauth2}'
+            f'[smtp]\nhost = "{smtp.host}"\nport = {smtp.port}\nsecurity = "none"\nusername = "{USER}"\n'
+            f'auth = "oauth2"\nfrom_address = "{USER}"\n[smtp.oauth2]\n{oauth2}')
+        env = {**os.environ, "SUPPORTBOT_IMAP__OAUTH2__CLIENT_SECRET": tokens.client_secret,
+               "SUPPORTBOT_SMTP__OAUTH2__CLIENT_SECRET": tokens.client_secret}
+        started = time.monotonic()
+        done = subprocess.run([sys.executable, "-m", "bot", "-c", str(config), "mail", "check"], cwd=REPO,
+                              env=env, capture_output=True, text=True, timeout=120)
+        print(f"mail check (IMAP + SMTP, OAuth2, loopback) took {time.monotonic() - started:.2f} s")
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "ok    SMTP login" in done.stdout and "ok    IMAP login" in done.stdout
+        assert smtp.received == []
+        env.pop("SUPPORTBOT_SMTP__OAUTH2__CLIENT_SECRET")     # the SMTP section now lacks its secret
+        done = subprocess.run([sys.executable, "-m", "bot", "-c", str(config), "mail", "check"], cwd=REPO,
+                              env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "smtp" in done.stderr and "client_secret" in done.stderr

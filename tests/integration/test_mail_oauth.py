@@ -82,7 +82,7 @@ def test_a_token_refused_by_the_server_is_renewed_once_and_the_login_succeeds(do
     again.close()
     assert len(tokens.issued) == 1
     tokens.expire_all()                 # the server now calls it expired
-    with caplog.at_level(logging.INFO):
+    with caplog.at_level(logging.DEBUG):    # MSAL, requests and imapclient included
         third = ImapMailbox(settings)
     third.close()
     assert len(tokens.issued) == 2 and tokens.introspected[-2:] == tokens.issued   # old refused, new accepted
@@ -106,8 +106,10 @@ def test_a_refused_client_secret_names_the_providers_error_not_the_secret(doveco
     assert "wrong-secret" not in str(err.value)
 
 
-def test_google_refresh_token_logs_in(dovecot, tokens):
-    ImapMailbox(imap_settings(dovecot, google(tokens))).close()
+def test_google_refresh_token_logs_in(dovecot, tokens, caplog):
+    with caplog.at_level(logging.DEBUG):
+        ImapMailbox(imap_settings(dovecot, google(tokens))).close()
+    assert not any(t in caplog.text for t in tokens.issued + [tokens.client_secret, tokens.refresh_token])
     assert tokens.grants[0]["grant_type"] == "refresh_token"
     assert tokens.grants[0]["refresh_token"] == tokens.refresh_token
     assert tokens.grants[0]["scope"] == "https://mail.google.com/"
