@@ -37,7 +37,10 @@ def imap_login(client: IMAPClient, settings: ImapSettings) -> None:
     else:
         client.login(settings.username, settings.password)
     if settings.send_id:
-        client.id_(CLIENT_ID)
+        if client.has_capability("ID"):
+            client.id_(CLIENT_ID)
+        else:
+            log.warning("[imap] send_id is set but the server does not offer ID; not sent")
 
 
 def imap_mechanism(client: IMAPClient) -> str:
