@@ -1,10 +1,13 @@
 """`supportbot mail check`, IMAP: reach the server, log in, find the folders, see whether it has IDLE."""
 from __future__ import annotations
 
+import contextlib
+
 from imapclient import IMAPClient
 
 from bot.config import Settings
 from bot.mail.check import Report, Step, obtain_token, resolve, tcp, tls_context
+from bot.mail.imap import CONNECTION_ERRORS
 from bot.mail.login import imap_login, imap_mechanism
 
 
@@ -38,10 +41,8 @@ async def check_imap(settings: Settings, report: Report) -> None:
     await report.step(area, "IDLE", lambda: "supported: new mail is seen at once" if b"IDLE" in
                       box["client"].capabilities() else f"not offered: the bot polls every {s.poll_seconds} s")
     if "client" in box:
-        try:
+        with contextlib.suppress(*CONNECTION_ERRORS):   # the check is over; a rude goodbye changes nothing
             box["client"].logout()
-        except Exception:  # noqa: BLE001 - the check is over; a rude goodbye changes nothing
-            pass
 
 
 def _folder(client: IMAPClient, folder: str, role: str) -> str:

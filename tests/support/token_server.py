@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs
 
-import jwt   # PyJWT, installed with msal
+import jwt  # PyJWT, installed with msal
 
 from tests.support.dovecot import _make_certificate
 
