@@ -19,6 +19,7 @@ from bot.cli.suppressions import register as register_suppressions
 from bot.cli.web import register as register_web
 from bot.cli.retention import register as register_retention
 from bot.cli.verify import register as register_verify
+from bot.cli.mail import register as register_mail
 from bot.logs import setup_logging
 
 app = typer.Typer(help="supportbot: runs the privacy-rights mailbox.", no_args_is_help=True,
@@ -178,3 +179,4 @@ register_suppressions(app)
 register_web(app)
 register_retention(app)
 register_quarantine(app)
+register_mail(app)

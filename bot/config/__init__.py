@@ -12,6 +12,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from bot.config.sla import DigestSettings, ReminderSettings, SlaRules, StaffSettings  # noqa: E402
 from bot.config.web import WebSettings  # noqa: E402
+from bot.config.oauth import AuthKind, OAuth2Settings  # noqa: E402
 
 Security = Literal["none", "starttls", "tls"]
 
@@ -29,6 +30,9 @@ class ImapSettings(Section):
     security: Security = "tls"
     username: str = ""
     password: str = ""                  # prefer SUPPORTBOT_IMAP__PASSWORD
+    auth: AuthKind = "password"         # "oauth2": SASL XOAUTH2/OAUTHBEARER with a token from [imap.oauth2]
+    oauth2: OAuth2Settings = OAuth2Settings()
+    send_id: bool = False               # send the IMAP ID command after login (NetEase requires it)
     cafile: str = ""                    # extra CA bundle for a private certificate
     folder: str = "INBOX"
     processed_folder: str = ""          # empty: leave handled mail where it is (flagged \Seen)
@@ -38,6 +42,10 @@ class ImapSettings(Section):
     # Larger messages are not downloaded: their header is stored, quarantined for staff.
     max_message_bytes: int = Field(26_214_400, ge=1024)
 
+    @model_validator(mode="after")
+    def oauth2_complete(self) -> "ImapSettings":
+        return _oauth2_complete(self)
+
 
 class SmtpSettings(Section):
     host: str = ""
@@ -45,6 +53,8 @@ class SmtpSettings(Section):
     security: Security = "tls"
     username: str = ""
     password: str = ""                  # prefer SUPPORTBOT_SMTP__PASSWORD
+    auth: AuthKind = "password"         # "oauth2": AUTH XOAUTH2 with a token from [smtp.oauth2]
+    oauth2: OAuth2Settings = OAuth2Settings()
     cafile: str = ""
     from_address: str = "support@example.com"
     from_name: str = "ESL Privacy Team"
@@ -64,7 +74,17 @@ class SmtpSettings(Section):
         if self.claim_lease_seconds < 2 * self.timeout_seconds + 5:
             raise ValueError(f"claim_lease_seconds must be at least 2 * timeout_seconds + 5 "
                              f"({2 * self.timeout_seconds + 5})")
-        return self
+        return _oauth2_complete(self)
+
+
+def _oauth2_complete(section):
+    """auth = "oauth2" needs a user name and a provider with what it needs."""
+    if section.auth == "oauth2":
+        missing = (["username"] if not section.username else []) + \
+            [f"oauth2.{name}" for name in section.oauth2.problems()]
+        if missing:
+            raise ValueError(f'auth = "oauth2" needs {", ".join(missing)}')
+    return section
 
 
 class DatabaseSettings(Section):

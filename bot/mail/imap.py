@@ -13,9 +13,12 @@ from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
 
 from bot.config import ImapSettings
+from bot.mail.login import imap_login
+from bot.mail.oauth import TokenError
 
-# Errors that mean "the connection is gone or unusable": reconnect and carry on.
-CONNECTION_ERRORS = (IMAPClientError, OSError, ssl.SSLError, socket.timeout, EOFError)
+# Errors that mean "the connection is gone or unusable": reconnect and carry on (also when
+# no OAuth2 token could be had: the provider may answer next time).
+CONNECTION_ERRORS = (IMAPClientError, OSError, ssl.SSLError, socket.timeout, EOFError, TokenError)
 
 # Of a message too large to download, at most this much of its header is read.
 HEADER_LIMIT = 65_536
@@ -59,7 +62,7 @@ class ImapMailbox:
         enable_keepalive(self.client.socket())
         if settings.security == "starttls":
             self.client.starttls(context)
-        self.client.login(settings.username, settings.password)
+        imap_login(self.client, settings)
         self.capabilities = set(self.client.capabilities())
 
     def ensure_folder(self, folder: str) -> None:

@@ -10,6 +10,8 @@ import aiosmtplib
 
 from bot.clock import Clock, SystemClock
 from bot.config import SmtpSettings
+from bot.mail.login import smtp_login
+from bot.mail.oauth import TokenError
 
 # A connection idle for longer than this is asked NOOP before a message goes over it: a
 # server's idle timeout would otherwise cost that message a deferral.
@@ -71,11 +73,15 @@ class SmtpSink:
         if client is None:
             s = self.settings
             context = ssl.create_default_context(cafile=s.cafile or None) if s.security != "none" else None
+            by_password = s.auth == "password"
             client = aiosmtplib.SMTP(
-                hostname=s.host, port=s.port, username=s.username or None, password=s.password or None,
+                hostname=s.host, port=s.port, username=(s.username or None) if by_password else None,
+                password=(s.password or None) if by_password else None,
                 use_tls=s.security == "tls", start_tls=s.security == "starttls", tls_context=context,
                 timeout=s.timeout_seconds)
             await client.connect()
+            if not by_password:
+                await _oauth2_login(client, s)
             self._client, self._loop = client, asyncio.get_running_loop()
         return client
 
@@ -91,6 +97,15 @@ class SmtpSink:
             await client.quit()
         except (aiosmtplib.SMTPException, OSError, TimeoutError):
             _abandon(client)
+
+
+async def _oauth2_login(client: aiosmtplib.SMTP, settings: SmtpSettings) -> None:
+    """A refused or unobtainable token is the account's problem, not the message's: try again later."""
+    try:
+        await smtp_login(client, settings)
+    except (TokenError, aiosmtplib.SMTPAuthenticationError) as exc:
+        _abandon(client)
+        raise TemporaryFailure(f"OAuth2 login: {exc}") from None
 
 
 def _abandon(client: aiosmtplib.SMTP) -> None:

@@ -43,7 +43,7 @@ first_valid_uid = 1
 first_valid_gid = 1
 mail_chroot = {root}/mail
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = {mechanisms}
 ssl = yes
 ssl_cert = <{root}/tls/cert.pem
 ssl_key = <{root}/tls/key.pem
@@ -53,9 +53,9 @@ namespace inbox {{
 }}
 passdb {{
   driver = passwd-file
-  args = scheme=PLAIN {root}/users
+  args = scheme=PLAIN {root}/users{password_only}
 }}
-userdb {{
+{extra}userdb {{
   driver = static
   args = uid={mail_uid} gid={mail_gid} home=/%u
 }}
@@ -70,6 +70,24 @@ service imap-login {{
     ssl = yes
   }}
 }}
+"""
+
+# With oauth2_introspection_url: the password stays for PLAIN/LOGIN, and XOAUTH2/OAUTHBEARER
+# tokens are checked by POSTing them to that URL (RFC 7662 introspection).
+OAUTH2_PASSDB = """\
+passdb {{
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = {root}/dovecot-oauth2.conf.ext
+}}
+"""
+OAUTH2_CONFIG = """\
+introspection_mode = post
+introspection_url = {url}
+force_introspection = yes
+username_attribute = username
+active_attribute = active
+active_value = true
 """
 
 _running: set[DovecotServer] = set()
@@ -291,8 +309,12 @@ def _live_processes(pgid: int) -> list[int]:
 
 
 def start_dovecot(root: Path, *, username: str = "support@example.test",
-                  password: str = "secret") -> DovecotServer:
-    """Configure and start a Dovecot whose config, mail and logs are in root."""
+                  password: str = "secret", oauth2_introspection_url: str | None = None,
+                  oauth2_mechanisms: str = "xoauth2 oauthbearer", log_imap_id: bool = False) -> DovecotServer:
+    """Configure and start a Dovecot whose config, mail and logs are in root.
+
+    oauth2_introspection_url adds token logins (oauth2_mechanisms offered); log_imap_id logs
+    what a client says in its ID command."""
     root = Path(root).resolve()
     port, tls_port = _free_ports(2)
     for sub in ("run", "state", "logs", "mail"):
@@ -303,8 +325,16 @@ def start_dovecot(root: Path, *, username: str = "support@example.test",
     home = root / "mail" / username
     home.mkdir(exist_ok=True)
     os.chown(home, mail_user.pw_uid, mail_user.pw_gid)
+    extra, mechanisms, password_only = "", "plain login", ""
+    if oauth2_introspection_url:
+        (root / "dovecot-oauth2.conf.ext").write_text(OAUTH2_CONFIG.format(url=oauth2_introspection_url))
+        extra, mechanisms = OAUTH2_PASSDB.format(root=root), f"plain login {oauth2_mechanisms}"
+        password_only = "\n  mechanisms = plain login"
+    if log_imap_id:
+        extra += "imap_id_log = *\n"
     (root / "dovecot.conf").write_text(CONFIG.format(
-        root=root, port=port, tls_port=tls_port,
+        root=root, port=port, tls_port=tls_port, extra=extra, mechanisms=mechanisms,
+        password_only=password_only,
         login_user=_unprivileged_user("dovenull", "nobody").pw_name,
         mail_uid=mail_user.pw_uid, mail_gid=mail_user.pw_gid))
     server = DovecotServer("127.0.0.1", port, tls_port, username, password,

@@ -23,9 +23,16 @@ def _keys(model: type[BaseModel], prefix: str = "") -> set[str]:
     return keys
 
 
-def _flatten(data: dict) -> set[str]:
-    """section.key for every key in every [section] (values may themselves be tables)."""
-    return {f"{section}.{key}" for section, table in data.items() for key in table}
+def _flatten(data: dict, prefix: str = "") -> set[str]:
+    """section.key for every key in every [section], and section.sub.key in [section.sub] tables
+    (an empty inline table such as `queries = {}` is a value, not a table)."""
+    keys = set()
+    for key, value in data.items():
+        if isinstance(value, dict) and (value or not prefix):
+            keys |= _flatten(value, f"{prefix}{key}.")
+        else:
+            keys.add(prefix + key)
+    return keys
 
 
 def test_every_setting_is_documented_in_the_example():
