@@ -12,6 +12,7 @@ from typing import TextIO
 from bot.classify import KINDS, Classification, Classifier
 from bot.classify.evaluation import Evaluation, evaluate
 from bot.classify.jsonl import json_objects
+from bot.classify.text import classifier_input
 
 # Messages classified per batch: big enough for spaCy's pipe, small enough
 # that a huge file never sits in memory at once.
@@ -58,7 +59,8 @@ def _chunks(messages: Iterator[Message]) -> Iterator[list[Message]]:
 
 
 def classify_messages(classifier: Classifier, messages: list[Message]) -> list[Classification]:
-    pairs = [(m.subject, m.body) for m in messages]
+    """Each message's result, read as intake reads it (bot.classify.text.classifier_input)."""
+    pairs = [classifier_input(m.subject, m.body) for m in messages]
     many = getattr(classifier, "classify_many", None)
     return many(pairs) if many else [classifier.classify(s, b) for s, b in pairs]
 
