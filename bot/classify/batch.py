@@ -80,7 +80,7 @@ def classify_file(classifier: Classifier, in_path: Path | str, out: TextIO) -> i
 
 def evaluate_file(classifier: Classifier, path: Path | str) -> Evaluation:
     """Classify a labelled file and score it; languages are the file's where it gives them."""
-    gold, predicted, languages, gold_sets, predicted_sets = [], [], [], [], []
+    gold, predicted, languages, gold_sets, predicted_sets, confidences = [], [], [], [], [], []
     for chunk in _chunks(read_messages(path, labelled=True)):
         for message, result in zip(chunk, classify_messages(classifier, chunk)):
             gold.append(message.label)
@@ -88,4 +88,5 @@ def evaluate_file(classifier: Classifier, path: Path | str) -> Evaluation:
             languages.append(message.language or result.language)
             gold_sets.append(message.labels)
             predicted_sets.append(result.labels)
-    return evaluate(gold, predicted, languages, gold_sets, predicted_sets)
+            confidences.append(result.confidence)
+    return evaluate(gold, predicted, languages, gold_sets, predicted_sets, confidences)

@@ -11,6 +11,7 @@ import spacy
 from spacy.tokens import Doc
 
 from bot.classify import MODEL_DIR, THRESHOLD, Classification, classification_from_scores
+from bot.classify.calibration import Calibration
 from bot.classify.language import LONG_RUN, detect_language
 
 # Requests sit at the top; the rest of a long mail is mostly quoted history,
@@ -109,9 +110,16 @@ def create_cue_tokenizer():
 class TrainedClassifier:
     """Classifier backed by the pipeline `supportbot train` writes to classifiers/model."""
 
-    def __init__(self, model_path: Path | str = MODEL_DIR, threshold: float = THRESHOLD):
+    def __init__(self, model_path: Path | str = MODEL_DIR, threshold: float = THRESHOLD,
+                 calibrated: bool = True):
         self.nlp = spacy.load(model_path)
         self.threshold = threshold
+        # Raw scores are not shares of right answers; the model's calibration map makes them so.
+        self.calibration = Calibration.load(model_path) if calibrated else None
+
+    def _decide(self, scores: dict[str, float], language: str) -> Classification:
+        result = classification_from_scores(scores, language, self.threshold)
+        return self.calibration(result) if self.calibration else result
 
     def scores(self, subject: str, body: str) -> dict[str, float]:
         return dict(self.nlp(prepare(subject, body)).cats)
@@ -119,13 +127,12 @@ class TrainedClassifier:
     def classify(self, subject: str, body: str) -> Classification:
         subject, body = subject or "", body or ""
         language = detect_language(f"{subject}\n{body}")
-        return classification_from_scores(self.scores(subject, body), language, self.threshold)
+        return self._decide(self.scores(subject, body), language)
 
     def classify_many(self, messages: Iterable[tuple[str, str]],
                       batch_size: int = 256) -> list[Classification]:
         """classify() for many (subject, body) pairs at once, which is faster."""
         messages = [(subject or "", body or "") for subject, body in messages]
         docs = self.nlp.pipe((prepare(s, b) for s, b in messages), batch_size=batch_size)
-        return [classification_from_scores(dict(doc.cats), detect_language(f"{s}\n{b}"),
-                                           self.threshold)
+        return [self._decide(dict(doc.cats), detect_language(f"{s}\n{b}"))
                 for (s, b), doc in zip(messages, docs)]
