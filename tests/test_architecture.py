@@ -118,3 +118,14 @@ def test_no_modules_import_each_other_in_a_circle():
 def test_every_module_opens_with_its_purpose(module):
     text = modules()[module].read_text(encoding="utf-8").lstrip()
     assert not text or text.startswith('"""'), f"{module} has no opening docstring"
+
+
+def test_no_packages_import_each_other_in_a_circle():
+    packages: dict[str, set[str]] = {}
+    for module, targets in graph().items():
+        if module != "bot":
+            packages.setdefault(top_package(module), set()).update(
+                top_package(t) for t in targets if t != "bot" and top_package(t) != top_package(module))
+    for package, targets in packages.items():
+        for target in targets:
+            assert package not in packages.get(target, set()), f"{package} and {target} import each other"

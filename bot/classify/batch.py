@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
@@ -57,17 +57,24 @@ def _chunks(messages: Iterator[Message]) -> Iterator[list[Message]]:
         yield chunk
 
 
-def classify_messages(classifier: Classifier, messages: list[Message]) -> list[Classification]:
-    pairs = [(m.subject, m.body) for m in messages]
+# What a classifier reads of a mail, (subject, body) -> (subject, body): bot.mail.text.classifier_input,
+# as intake uses it. Handed in by the caller (classify sits below mail), never defaulted, so the
+# offline figures are always those of live intake.
+Prepare = Callable[[str, str], tuple[str, str]]
+
+
+def classify_messages(classifier: Classifier, messages: list[Message], *, prepare: Prepare) -> list[Classification]:
+    """Each message's result, read as intake reads it."""
+    pairs = [prepare(m.subject, m.body) for m in messages]
     many = getattr(classifier, "classify_many", None)
     return many(pairs) if many else [classifier.classify(s, b) for s, b in pairs]
 
 
-def classify_file(classifier: Classifier, in_path: Path | str, out: TextIO) -> int:
+def classify_file(classifier: Classifier, in_path: Path | str, out: TextIO, *, prepare: Prepare) -> int:
     """Write one JSON object per input line: id, label, labels, confidence, language."""
     count = 0
     for chunk in _chunks(read_messages(in_path)):
-        for message, result in zip(chunk, classify_messages(classifier, chunk)):
+        for message, result in zip(chunk, classify_messages(classifier, chunk, prepare=prepare)):
             out.write(json.dumps({"id": message.id, "label": result.kind,
                                   "labels": list(result.labels),
                                   "confidence": result.confidence,
@@ -76,14 +83,15 @@ def classify_file(classifier: Classifier, in_path: Path | str, out: TextIO) -> i
     return count
 
 
-def evaluate_file(classifier: Classifier, path: Path | str) -> Evaluation:
+def evaluate_file(classifier: Classifier, path: Path | str, *, prepare: Prepare) -> Evaluation:
     """Classify a labelled file and score it; languages are the file's where it gives them."""
-    gold, predicted, languages, gold_sets, predicted_sets = [], [], [], [], []
+    gold, predicted, languages, gold_sets, predicted_sets, confidences = [], [], [], [], [], []
     for chunk in _chunks(read_messages(path, labelled=True)):
-        for message, result in zip(chunk, classify_messages(classifier, chunk)):
+        for message, result in zip(chunk, classify_messages(classifier, chunk, prepare=prepare)):
             gold.append(message.label)
             predicted.append(result.kind)
             languages.append(message.language or result.language)
             gold_sets.append(message.labels)
             predicted_sets.append(result.labels)
-    return evaluate(gold, predicted, languages, gold_sets, predicted_sets)
+            confidences.append(result.confidence)
+    return evaluate(gold, predicted, languages, gold_sets, predicted_sets, confidences)

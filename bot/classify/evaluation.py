@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.classify import KINDS
+from bot.classify.calibration import calibration_table, coverage_table
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,8 @@ class Evaluation:
     confusion: dict[tuple[str, str], int]   # (gold, predicted) -> count
     exact_labels: float   # share whose whole label set matches, among...
     label_sets: int       # ...the items whose gold label set is known
+    # (confidence, primary label right) per item, for the calibration and coverage tables.
+    confidences: tuple[tuple[float, bool], ...] = ()
 
     def language_accuracy(self, language: str) -> float:
         correct, total = self.by_language.get(language, (0, 0))
@@ -40,7 +43,8 @@ def _ratio(part: int, whole: int) -> float:
 
 def evaluate(gold: Sequence[str], predicted: Sequence[str], languages: Sequence[str],
              gold_sets: Sequence[tuple[str, ...] | None] = (),
-             predicted_sets: Sequence[tuple[str, ...]] = ()) -> Evaluation:
+             predicted_sets: Sequence[tuple[str, ...]] = (),
+             confidences: Sequence[float] = ()) -> Evaluation:
     """Compare primary labels (and, where given, whole label sets) item by item."""
     if not len(gold) == len(predicted) == len(languages):
         raise ValueError("gold, predicted and languages differ in length")
@@ -68,7 +72,8 @@ def evaluate(gold: Sequence[str], predicted: Sequence[str], languages: Sequence[
         by_language={lang: (c, t) for lang, (c, t) in sorted(by_language.items())},
         confusion=dict(confusion),
         exact_labels=_ratio(sum(set(g) == set(p) for g, p in pairs), len(pairs)),
-        label_sets=len(pairs))
+        label_sets=len(pairs),
+        confidences=tuple((c, g == p) for c, g, p in zip(confidences, gold, predicted)))
 
 
 def format_report(result: Evaluation) -> str:
@@ -88,4 +93,11 @@ def format_report(result: Evaluation) -> str:
     for gold in KINDS:
         lines.append(f"{gold:<12}" + "".join(f"{result.confusion.get((gold, p), 0):>12}"
                                              for p in KINDS))
+    if result.confidences:
+        lines += ["", "calibration (confidence bin: messages, share right)"]
+        lines += [f"{low:.2f}-{high:.2f} {count:>8} {right:>8.3f}"
+                  for low, high, count, right in calibration_table(result.confidences)]
+        lines += ["", "coverage (threshold: share handled without triage, share right among them)"]
+        lines += [f"{threshold:>9.2f} {share:>8.3f} {right:>8.3f}"
+                  for threshold, share, right in coverage_table(result.confidences)]
     return "\n".join(lines)

@@ -11,7 +11,9 @@ import spacy
 from spacy.tokens import Doc
 
 from bot.classify import MODEL_DIR, THRESHOLD, Classification, classification_from_scores
+from bot.classify.calibration import Calibration
 from bot.classify.language import LONG_RUN, detect_language
+from bot.classify.signals import read_signals, weigh
 
 # Requests sit at the top; the rest of a long mail is mostly quoted history,
 # and the model never saw a training text longer than a few thousand characters.
@@ -109,23 +111,31 @@ def create_cue_tokenizer():
 class TrainedClassifier:
     """Classifier backed by the pipeline `supportbot train` writes to classifiers/model."""
 
-    def __init__(self, model_path: Path | str = MODEL_DIR, threshold: float = THRESHOLD):
+    def __init__(self, model_path: Path | str = MODEL_DIR, threshold: float = THRESHOLD,
+                 calibrated: bool = True, hybrid: bool = True):
         self.nlp = spacy.load(model_path)
         self.threshold = threshold
+        # Raw scores are not shares of right answers; the model's calibration map makes them so.
+        self.calibration = Calibration.load(model_path) if calibrated else None
+        # Evidence the bag of words misses (bot.classify.signals) takes precedence over it.
+        self.hybrid = hybrid
 
-    def scores(self, subject: str, body: str) -> dict[str, float]:
-        return dict(self.nlp(prepare(subject, body)).cats)
+    def _decide(self, scores: dict[str, float], text: str, language: str) -> Classification:
+        if self.hybrid:
+            scores = weigh(scores, read_signals(text), self.threshold)
+        result = classification_from_scores(scores, language, self.threshold)
+        return self.calibration(result) if self.calibration else result
 
     def classify(self, subject: str, body: str) -> Classification:
         subject, body = subject or "", body or ""
-        language = detect_language(f"{subject}\n{body}")
-        return classification_from_scores(self.scores(subject, body), language, self.threshold)
+        text = prepare(subject, body)
+        return self._decide(dict(self.nlp(text).cats), text, detect_language(f"{subject}\n{body}"))
 
     def classify_many(self, messages: Iterable[tuple[str, str]],
                       batch_size: int = 256) -> list[Classification]:
         """classify() for many (subject, body) pairs at once, which is faster."""
         messages = [(subject or "", body or "") for subject, body in messages]
-        docs = self.nlp.pipe((prepare(s, b) for s, b in messages), batch_size=batch_size)
-        return [classification_from_scores(dict(doc.cats), detect_language(f"{s}\n{b}"),
-                                           self.threshold)
-                for (s, b), doc in zip(messages, docs)]
+        texts = [prepare(s, b) for s, b in messages]
+        docs = self.nlp.pipe(texts, batch_size=batch_size)
+        return [self._decide(dict(doc.cats), text, detect_language(f"{s}\n{b}"))
+                for (s, b), text, doc in zip(messages, texts, docs)]

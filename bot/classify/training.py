@@ -13,8 +13,9 @@ from spacy.training import Example as SpacyExample
 from spacy.util import fix_random_seed, load_config, minibatch
 
 from bot.classify import KINDS, PRECEDENCE
-from bot.classify.dataset import TRAIN_FILE, Example, read_examples
-from bot.classify.model import MODEL_DIR, prepare
+from bot.classify.calibration import Calibration
+from bot.classify.dataset import HELDOUT_FILE, TRAIN_FILE, Example, read_examples
+from bot.classify.model import MODEL_DIR, TrainedClassifier, prepare
 
 CONFIG_FILE = Path(__file__).resolve().parents[2] / "classifiers" / "config.cfg"
 COMPONENT = "textcat_multilabel"
@@ -92,3 +93,11 @@ def train(train_file: Path | str = TRAIN_FILE, output_dir: Path | str = MODEL_DI
     building.rename(output_dir)
     return TrainingReport(len(examples), len(extra), settings["max_epochs"],
                           time.perf_counter() - started, output_dir)
+
+
+def calibrate(model_dir: Path | str = MODEL_DIR, labelled_file: Path | str = HELDOUT_FILE, *, prepare) -> Path:
+    """Fit the model's confidence map on labelled mail it never trained on; stored beside the model."""
+    from bot.classify.batch import classify_messages, read_messages  # prepare: see batch.Prepare
+    messages = list(read_messages(labelled_file, labelled=True))
+    results = classify_messages(TrainedClassifier(model_dir, calibrated=False), messages, prepare=prepare)
+    return Calibration.fit(results, [m.label for m in messages]).save(model_dir)

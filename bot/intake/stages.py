@@ -11,6 +11,7 @@ from sqlalchemy import bindparam
 from sqlmodel import Session, or_, select
 
 from bot.store import audit
+from bot.mail.text import classifier_input
 from bot.mail.parse import parse_message, unparseable
 from bot.mail.rules import machine_mail_reason
 from bot.mail.subject import find_ticket_references
@@ -108,8 +109,7 @@ def thread(ctx: MessageContext, session: Session, deps: Services) -> None:
 def classify(ctx: MessageContext, session: Session, deps: Services) -> None:
     if ctx.ticket is not None or ctx.machine_reason:
         return  # only a new request needs a kind; follow-ups and machine mail skip the model
-    msg = ctx.parsed
-    ctx.classification = deps.classifier.classify(msg.normalized_subject, msg.new_text or msg.text)
+    ctx.classification = deps.classifier.classify(*classifier_input(ctx.parsed.subject, ctx.parsed.text))
     ctx.inbound.language = ctx.classification.language
 
 

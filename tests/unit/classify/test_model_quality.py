@@ -8,21 +8,27 @@ import pytest
 from bot.classify import MODEL_DIR, Classifier
 from bot.classify.loading import load_classifier
 from bot.classify.batch import evaluate_file
+from bot.mail.text import classifier_input
 from bot.classify.dataset import (FRESH_FILE, HELDOUT_FILE, TRAIN_FILE, load_source, read_examples,
                                   split)
 from bot.classify.training import train
+from bot.config import TicketSettings
 from bot.mail.parse import parse_message
 from bot.mail.rules import machine_mail_reason
 
-# Regression floors, a little under what the committed model measures
-# (macro-F1 0.906, en 0.917, zh 0.941 on 776 held-out examples); the issue's
-# targets (0.95, 0.92) are above the macro-F1 and English figures.
-MACRO_F1_FLOOR = 0.89
-LANGUAGE_FLOORS = {"en": 0.90, "zh": 0.925}
+# Regression floors, a little under what the committed model with its signals measures
+# (macro-F1 0.911, en 0.917, zh 0.950 on 776 held-out examples); the issue's
+# target (0.92) is above the macro-F1 and English figures.
+MACRO_F1_FLOOR = 0.90
+LANGUAGE_FLOORS = {"en": 0.905, "zh": 0.94}
 # The fresh set (classifiers/data/fresh.jsonl, 299 examples written apart from
-# the training data): macro-F1 0.956, en 0.973, zh 0.969.
-FRESH_MACRO_F1_FLOOR = 0.94
-FRESH_LANGUAGE_FLOORS = {"en": 0.95, "zh": 0.95}
+# the training data): macro-F1 0.958, en 0.980, zh 0.969.
+FRESH_MACRO_F1_FLOOR = 0.945
+FRESH_LANGUAGE_FLOORS = {"en": 0.965, "zh": 0.955}
+# At the default triage threshold ([tickets] triage_threshold, 0.8): share handled without triage and share right among
+# them; held-out 0.813 / 0.975, fresh 0.876 / 0.989.
+TRIAGE_THRESHOLD = TicketSettings().triage_threshold
+COVERAGE_FLOORS = {"heldout": (0.79, 0.97), "fresh": (0.85, 0.98)}
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +71,7 @@ def test_split_is_stratified_by_label_and_language():
 
 
 def test_heldout_quality_floor(classifier):
-    result = evaluate_file(classifier, HELDOUT_FILE)
+    result = evaluate_file(classifier, HELDOUT_FILE, prepare=classifier_input)
     assert result.total >= 400
     assert result.macro_f1 >= MACRO_F1_FLOOR, f"macro-F1 {result.macro_f1:.3f}"
     for language, floor in LANGUAGE_FLOORS.items():
@@ -83,11 +89,20 @@ def test_fresh_set_is_apart_from_the_source_data():
 
 
 def test_fresh_set_quality_floor(classifier):
-    result = evaluate_file(classifier, FRESH_FILE)
+    result = evaluate_file(classifier, FRESH_FILE, prepare=classifier_input)
     assert result.macro_f1 >= FRESH_MACRO_F1_FLOOR, f"macro-F1 {result.macro_f1:.3f}"
     for language, floor in FRESH_LANGUAGE_FLOORS.items():
         accuracy = result.language_accuracy(language)
         assert accuracy >= floor, f"{language} accuracy {accuracy:.3f}"
+
+
+@pytest.mark.parametrize("name, path", [("heldout", HELDOUT_FILE), ("fresh", FRESH_FILE)])
+def test_mail_handled_without_triage_is_right(classifier, name, path):
+    pairs = evaluate_file(classifier, path, prepare=classifier_input).confidences
+    kept = [right for confidence, right in pairs if confidence >= TRIAGE_THRESHOLD]
+    coverage_floor, accuracy_floor = COVERAGE_FLOORS[name]
+    assert len(kept) / len(pairs) >= coverage_floor, f"coverage {len(kept) / len(pairs):.3f}"
+    assert sum(kept) / len(kept) >= accuracy_floor, f"accuracy {sum(kept) / len(kept):.3f}"
 
 
 # Mail from other projects' test suites (../shared/corpora, never trained on) that is not machine
