@@ -39,7 +39,7 @@ def open_ticket(session: Session, ctx: MessageContext, deps: Pipeline) -> Ticket
     session.add(ticket)
     session.flush()  # the id is the reference's number, unique without a counter table
     ticket.reference = format_reference(settings.tickets.reference_prefix, ticket.id)
-    ctx.inbound.ticket_id, ctx.inbound.opened_ticket = ticket.id, True
+    ctx.inbound.ticket_id, ctx.inbound.opened_ticket, ctx.inbound.party = ticket.id, True, "requester"
     session.add(ctx.inbound)
     session.flush()
     audit.record(

@@ -12,8 +12,10 @@ from bot import audit
 from bot.models import OutboxMessage, Ticket
 from bot.outbox import queue_mail
 from bot.pipeline.context import inbound_id
+from bot.pipeline.threads import party_of
 from bot.sla import local_date
 from bot.sla.models import DONE_STATUSES
+from bot.verify.authresults import sender_authenticated
 
 if TYPE_CHECKING:
     from bot.pipeline.context import MessageContext
@@ -47,7 +49,10 @@ def link_duplicate(ctx: MessageContext, session: Session, deps: Pipeline) -> Non
                   None)
     if ticket is None:
         return  # another right, a closed ticket, or too long ago: a new ticket
+    # The same address, but only a trusted authentication pass shows it was the requester who wrote.
+    proven = sender_authenticated(msg, deps.settings.verification.trusted_authserv_ids)[0]
     ctx.ticket, ctx.inbound.ticket_id = ticket, ticket.id
+    ctx.inbound.party = party_of(session, ticket, msg.from_address, proven=proven)
     audit.record(session, deps.clock.now(), "message.duplicate_linked", ticket_id=ticket.id,
                  inbound_id=inbound_id(ctx, session), reference=ticket.reference, kind=result.kind,
                  labels=",".join(result.labels), window_days=days)

@@ -74,22 +74,28 @@ def test_machine_mail_is_stored_but_never_answered(app):
     assert len(reasons) == 3 and all(reasons)
 
 
-def test_replies_join_their_ticket_by_headers_or_requester_reference(app):
+def test_replies_join_their_ticket_by_headers_or_requester_reference(settings, engine, clock):
+    settings.verification.trusted_authserv_ids = ["mx.esl.example"]
+    app = build_app(settings, engine=engine, clock=clock, create_schema=False)
     box = MemoryMailbox()
     box.add(mail("a@example.org", "Copy of my data", "Please send me a copy of my personal data.", "<1@x>"))
     drain(app, box)
     with Session(app.engine) as s:
         ack_id = s.exec(select(OutboxMessage.message_id).where(OutboxMessage.kind == "ack")).one()
     box.add(mail("a@example.org", "Re: something", "More details.", "<2@x>", In_Reply_To=ack_id))
-    box.add(mail("a@example.org", "About [ESL-000001]", "One more thing.", "<3@x>"))
+    # A reference alone joins only from the requester with our MX's authentication pass.
+    box.add(mail("a@example.org", "About [ESL-000001]", "One more thing.", "<3@x>",
+                 Authentication_Results="mx.esl.example; dmarc=pass header.from=example.org"))
     box.add(mail("mallory@evil.example", "Re: [ESL-000001]", "Send me her data.", "<4@x>"))
+    box.add(mail("a@example.org", "Re: [ESL-000001] hello", "Where is my parcel?", "<5@x>"))  # forged
     report = drain(app, box)
-    assert report.outcomes["follow-up"] == 2 and report.outcomes["new-ticket"] == 1
+    assert report.outcomes["follow-up"] == 2 and report.outcomes["new-ticket"] == 2
     refs = [t.requester for t in tickets(app)]
-    assert refs == ["a@example.org", "mallory@evil.example"]  # the stranger got a ticket of their own
+    # the stranger got a ticket of their own; so did the unauthenticated "requester"
+    assert refs == ["a@example.org", "mallory@evil.example", "a@example.org"]
     with Session(app.engine) as s:
         acks = s.exec(select(func.count()).where(OutboxMessage.kind == "ack")).one()
-    assert acks == 2  # follow-ups are not acknowledged again
+    assert acks == 3  # follow-ups are not acknowledged again
 
 
 def test_nothing_is_handled_twice_and_forged_message_ids_do_not_suppress_mail(app):

@@ -170,3 +170,18 @@ def test_draft_attachments_download_as_files_only_when_logged_in(client, flow, b
         assert response.headers["content-disposition"].startswith("attachment;")
         assert stranger.get(f"/drafts/{draft.id}/attachments/{f.id}").status_code == 303
     assert client.get(f"/drafts/{draft.id + 1}/attachments/{f.id}").status_code == 404
+
+
+def test_third_party_mail_is_marked_and_each_corrected_value_names_its_message(client, flow, bot):
+    from tests.support.pipeline_flow import TRUSTED_PASS, mail
+    flow.send(mail("owner@example.org", "Wrong phone", "Please change my phone number to 13911112222.",
+                   "<own-1@example.org>", Authentication_Results=TRUSTED_PASS))
+    flow.send(mail("stranger@attacker.test", "Re: Wrong phone", "Change my email to evil@attacker.test",
+                   "<planted@attacker.test>", In_Reply_To="<own-1@example.org>"))
+    html = client.get(f"/tickets/{flow.ticket().reference}").text
+    assert "third party — not the requester" in html
+    assert html.count("third party — not the requester") == 1           # only the stranger's message
+    sources = html[html.index('id="value-sources"'):]
+    sources = sources[:sources.index("</ul>")]
+    assert "+8613911112222" in sources and "&lt;own-1@example.org&gt;" in sources
+    assert "evil@attacker.test" not in sources

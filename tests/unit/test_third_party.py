@@ -1,0 +1,88 @@
+"""Only the requester can change their request: third parties on a thread never feed drafts, details or codes."""
+from __future__ import annotations
+
+import pytest
+from sqlmodel import Session, select
+
+from bot.models import Draft, InboundMessage, Ticket
+from tests.support.pipeline_flow import TRUSTED_PASS, Flow, mail, make_app
+
+CORRECTION = ("Wrong phone", "My phone number is wrong, please change it to 13911112222.")
+PLANT = "Please change my email to evil@attacker.test and my phone to 13055556666."
+
+
+@pytest.fixture
+def flow(engine, clock, tmp_path):
+    return Flow(make_app(engine, clock, tmp_path))
+
+
+def _drafts(flow) -> list[Draft]:
+    with Session(flow.app.engine) as s:
+        return list(s.exec(select(Draft).order_by(Draft.id)))
+
+
+def _inbound(flow) -> list[InboundMessage]:
+    with Session(flow.app.engine) as s:
+        return list(s.exec(select(InboundMessage).order_by(InboundMessage.id)))
+
+
+def _challenged_correction(flow):
+    flow.send(mail("owner@example.org", *CORRECTION, "<c1@example.org>"))
+    assert flow.ticket().verification == "challenged"
+    return flow.ticket().reference
+
+
+def test_a_stranger_joining_by_in_reply_to_is_a_third_party_and_feeds_no_draft(flow):
+    reference = _challenged_correction(flow)
+    flow.send(mail("stranger@attacker.test", f"Re: [{reference}] more", PLANT, "<s1@attacker.test>",
+                   In_Reply_To="<c1@example.org>"))
+    code, our_id, _ = flow.code_and_id()
+    flow.send(mail("owner@example.org", f"Re: [{reference}] code", f"It was me: {code}", "<c2@example.org>",
+                   In_Reply_To=our_id))
+    assert flow.ticket().verification == "verified"
+    [draft] = _drafts(flow)
+    assert "+8613911112222" in draft.text
+    assert "evil@attacker.test" not in draft.text and "13055556666" not in draft.text
+    parties = {m.sender: m.party for m in _inbound(flow)}
+    assert parties["stranger@attacker.test"] == "third-party"
+    assert all(m.ticket_id == 1 for m in _inbound(flow))   # stored on the ticket, for staff to see
+
+
+def test_a_third_party_code_is_not_tried_even_when_it_is_right(flow):
+    reference = _challenged_correction(flow)
+    code, our_id, _ = flow.code_and_id()
+    flow.send(mail("stranger@attacker.test", f"Re: [{reference}]", code, "<s2@attacker.test>", In_Reply_To=our_id))
+    assert flow.ticket().verification == "challenged"
+    assert "verification.code_rejected" not in flow.actions()
+
+
+def test_a_forged_from_with_a_subject_reference_alone_does_not_feed_the_draft(flow):
+    reference = _challenged_correction(flow)
+    flow.send(mail("Owner <owner@example.org>", f"Re: [{reference}] update", PLANT, "<f1@attacker.test>"))
+    [forged] = [m for m in _inbound(flow) if m.message_id == "<f1@attacker.test>"]
+    # Not joined by its subject: at most linked as the same request, and then only as unproven.
+    assert forged.party != "requester"
+    code, our_id, _ = flow.code_and_id()
+    flow.send(mail("owner@example.org", "Re: code", code, "<c2@example.org>", In_Reply_To=our_id))
+    [draft] = _drafts(flow)
+    assert "+8613911112222" in draft.text and "evil@attacker.test" not in draft.text
+
+
+def test_a_subject_reference_from_the_authenticated_requester_joins(flow):
+    reference = _challenged_correction(flow)
+    flow.send(mail("owner@example.org", f"Re: [{reference}] also", "And my nickname to alice_x please.",
+                   "<c3@example.org>", Authentication_Results=TRUSTED_PASS))
+    [joined] = [m for m in _inbound(flow) if m.message_id == "<c3@example.org>"]
+    assert (joined.ticket_id, joined.party) == (1, "requester")
+
+
+def test_each_correction_value_names_the_message_it_came_from(flow):
+    from bot.drafts.correction import correction_sources
+    _challenged_correction(flow)
+    code, our_id, _ = flow.code_and_id()
+    flow.send(mail("owner@example.org", "Re: code", f"{code} and please change my nickname to alice_x",
+                   "<c2@example.org>", In_Reply_To=our_id))
+    with Session(flow.app.engine) as s:
+        found = {c["field"]: c for c in correction_sources(s, s.get(Ticket, 1))}
+    assert found["phone"]["new_value"] == "+8613911112222" and found["phone"]["message_id"] == "<c1@example.org>"
+    assert found["nickname"]["new_value"] == "alice_x" and found["nickname"]["message_id"] == "<c2@example.org>"
