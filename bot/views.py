@@ -54,6 +54,7 @@ def message_rows(session: Session, ticket_id: int | None = None) -> list[dict]:
             "subject": m.subject,
             "ticket": reference,
             "opened_ticket": m.opened_ticket,
+            "party": m.party,   # requester | requester-unproven | third-party (bot/pipeline/threads.py)
             "machine_mail": m.machine_reason is not None,
             "machine_reason": m.machine_reason,
             "status": m.status,
