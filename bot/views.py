@@ -12,6 +12,7 @@ from bot.config import Settings
 from bot import audit
 from bot.models import Draft, DraftAttachment, InboundMessage, OutboxMessage, Ticket
 from bot.sla import days_left
+from bot.tickets import find_by_reference
 from bot.verify.sms import shown_recipient
 
 
@@ -70,7 +71,7 @@ def message_rows(session: Session, ticket_id: int | None = None) -> list[dict]:
 
 def ticket_detail(session: Session, settings: Settings, now: datetime, reference: str) -> dict | None:
     """One ticket with its messages, the mail we sent and its audit trail, oldest first."""
-    ticket = session.exec(select(Ticket).where(Ticket.reference == reference.upper())).first()
+    ticket = find_by_reference(session, reference)
     if ticket is None:
         return None
     row = next(r for r in ticket_rows(session, settings, now, only=ticket.id))

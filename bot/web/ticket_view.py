@@ -13,11 +13,12 @@ from bot.drafts.correction import correction_sources
 from bot.mail.parse import parse_message
 from bot.models import AuditEvent, Challenge, Draft, DraftAttachment, InboundMessage, OutboxMessage, Ticket
 from bot.sla import days_left
+from bot.tickets import find_by_reference
 from bot.verify.sms import shown_recipient
 
 
 def find_ticket(session: Session, reference: str) -> Ticket | None:
-    return session.exec(select(Ticket).where(Ticket.reference == reference.strip().upper())).first()
+    return find_by_reference(session, reference)
 
 
 def _sent_mail(raw: bytes) -> tuple[str, list[str]]:

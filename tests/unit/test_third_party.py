@@ -86,3 +86,31 @@ def test_each_correction_value_names_the_message_it_came_from(flow):
         found = {c["field"]: c for c in correction_sources(s, s.get(Ticket, 1))}
     assert found["phone"]["new_value"] == "+8613911112222" and found["phone"]["message_id"] == "<c1@example.org>"
     assert found["nickname"]["new_value"] == "alice_x" and found["nickname"]["message_id"] == "<c2@example.org>"
+
+
+def test_new_references_carry_random_check_letters_and_the_number_alone_does_not_join(flow):
+    from bot.tickets import CHECK_ALPHABET, format_reference
+    assert len({format_reference("ESL", 1) for _ in range(50)}) > 40             # not guessable from the number
+    assert all(c in CHECK_ALPHABET for c in format_reference("ESL", 1)[-3:])
+    reference = _challenged_correction(flow)
+    number, check = reference.rsplit("-", 1)
+    assert number == "ESL-000001" and len(check) == 3
+    from bot.mail.parse import parse_message
+    from bot.pipeline.threads import find_thread
+    with Session(flow.app.engine) as s:
+        for subject, joins in ((f"Re: [{number}] also", False), (f"Re: [{reference}] also", True),
+                               (f"Re: [{reference.lower()}] also", True)):
+            raw = mail("owner@example.org", subject, "Hello.", "<c4@example.org>", Authentication_Results=TRUSTED_PASS)
+            assert (find_thread(s, parse_message(raw), flow.app.settings) is not None) is joins, subject
+
+
+def test_a_reference_from_before_check_letters_keeps_working(flow):
+    flow.send(mail("owner@example.org", *CORRECTION, "<c1@example.org>"))
+    with Session(flow.app.engine) as s:
+        ticket = s.get(Ticket, 1)
+        ticket.reference = "ESL-000001"          # as references were written before
+        s.add(ticket)
+        s.commit()
+    flow.send(mail("owner@example.org", "Re: [ESL-000001] also", "And my nickname to alice_x please.",
+                   "<c5@example.org>", Authentication_Results=TRUSTED_PASS))
+    assert [(m.ticket_id, m.party) for m in _inbound(flow) if m.message_id == "<c5@example.org>"] == [(1, "requester")]
