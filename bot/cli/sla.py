@@ -7,7 +7,6 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
-from sqlmodel import select
 
 sla_app = typer.Typer(help="The 15-day clock: extensions, assignment, completion, reminders.", no_args_is_help=True)
 console = Console()
@@ -40,8 +39,8 @@ def _send_queued(ctx: typer.Context, sessions) -> None:
 
 
 def _ticket(session, reference: str):
-    from bot.store.models import Ticket
-    ticket = session.exec(select(Ticket).where(Ticket.reference == reference.upper())).first()
+    from bot.tickets.opening import find_by_reference
+    ticket = find_by_reference(session, reference)
     if ticket is None:
         errors.print(f"no ticket {reference}")
         raise typer.Exit(1)

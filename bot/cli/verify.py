@@ -59,7 +59,9 @@ def verify(ctx: typer.Context,
     """Staff decisions on a requester's identity: verify, refuse, or send a fresh code."""
     from bot.service.app import build_app
     from bot.store.db import transaction
-    from bot.store.models import Ticket
+    from bot.service.app import build_app
+    from bot.store.db import transaction
+    from bot.tickets.opening import find_by_reference
     from bot.verify import flow
     if sum([manual, refuse, resend_code]) != 1:
         errors.print("choose exactly one of --manual, --refuse, --resend-code")
@@ -67,7 +69,7 @@ def verify(ctx: typer.Context,
     app = build_app(ctx.obj)
     actor = f"staff:{by or getpass.getuser()}"
     with transaction(app.sessions) as session:
-        row = session.exec(select(Ticket).where(Ticket.reference == ticket.upper())).first()
+        row = find_by_reference(session, ticket)
         if row is None:
             errors.print(f"no ticket {ticket}")
             raise typer.Exit(1)

@@ -1,9 +1,13 @@
-"""Rule: which fields a correction request names, and the new values where the text says them."""
+"""Rule: which fields a correction request names, the new values where the text says them, and which
+of the requester's messages said each."""
 from __future__ import annotations
 
 import re
 
 from bot.store.accounts.phones import find_phones
+from sqlmodel import Session, select
+
+from bot.store.models import InboundMessage, Ticket
 
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _NEW_VALUE = r"\s*(?:\b(?:to|into|as)\b|改为|改成|更正为|更改为|修改为|换成|為|为)\s*[\"'“‘「]?([^\s\"'”’」，,。;；]{1,40})"
@@ -32,3 +36,18 @@ def requested_corrections(text: str) -> list[dict]:
         elif re.search(cue, text, re.I):
             found.append({"field": field, "new_value": ""})
     return found
+
+
+def correction_sources(session: Session, ticket: Ticket) -> list[dict]:
+    """[{field, new_value, inbound_id, message_id, received_at}] from the requester's own messages only
+    (party "requester", see bot/tickets/threads.py); a later message's value wins."""
+    found: dict[str, dict] = {}
+    messages = session.exec(select(InboundMessage).where(
+        InboundMessage.ticket_id == ticket.id, InboundMessage.party == "requester",
+        InboundMessage.machine_reason.is_(None)).order_by(InboundMessage.received_at, InboundMessage.id))
+    for message in messages:
+        for item in requested_corrections(message.new_text or ""):
+            if item["new_value"] or item["field"] not in found:
+                found[item["field"]] = {**item, "inbound_id": message.id, "message_id": message.message_id,
+                                        "received_at": message.received_at}
+    return list(found.values())

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 from sqlmodel import Session, select
 
 from bot.store import audit
-from bot.drafts.correction import requested_corrections
+from bot.drafts.correction import correction_sources
 from bot.drafts.export import build_export, extra_data
 from bot.store.models import Draft, DraftAttachment, InboundMessage, Ticket
 from bot.sla import local_date
@@ -14,12 +14,6 @@ from bot.drafts.guard import require_verified
 
 if TYPE_CHECKING:
     from bot.mail.context import Services
-
-
-def _thread_text(session: Session, ticket: Ticket) -> str:
-    texts = session.exec(select(InboundMessage.new_text).where(
-        InboundMessage.ticket_id == ticket.id, InboundMessage.machine_reason.is_(None)).order_by(InboundMessage.id))
-    return "\n\n".join(t for t in texts if t)
 
 
 def _original(session: Session, ticket: Ticket) -> str:
@@ -47,7 +41,7 @@ def create_draft(session: Session, ticket: Ticket, deps: Services, *, actor: str
         context.update(attachments=[name for name, _, _ in attachments],
                        sections=["profile", *extra], rows=sum(len(rows) for rows in extra.values()))
     elif ticket.kind == "correction":
-        context.update(corrections=requested_corrections(_thread_text(session, ticket)))
+        context.update(corrections=correction_sources(session, ticket))
     elif ticket.kind == "deletion":
         context.update(third_parties=[p.name for p in settings.deletion.third_parties])
     mail = deps.renderer.render(f"draft_{ticket.kind}", ticket.language, **context)

@@ -14,13 +14,14 @@ from bot.store import audit
 from bot.mail.text import classifier_input
 from bot.mail.parse import parse_message, unparseable
 from bot.mail.rules import machine_mail_reason
-from bot.mail.subject import find_ticket_references
-from bot.store.models import InboundMessage, OutboxMessage, Ticket
+from bot.store.models import InboundMessage
 from bot.mail.context import Duplicate, MessageContext, Quarantine, inbound_id
 from bot.tickets.duplicates import link_duplicate
 from bot.outbox.suppressions import note_bounce
 from bot.tickets.opening import open_ticket
 from bot.tickets.acknowledge import queue_acknowledgement
+from bot.store.models import InboundMessage
+from bot.tickets.threads import THIRD_PARTY, find_thread
 from bot.drafts.create import create_draft
 from bot.verify import flow as verification
 
@@ -82,28 +83,14 @@ def spot_machine_mail(ctx: MessageContext, session: Session, deps: Services) -> 
 
 
 def thread(ctx: MessageContext, session: Session, deps: Services) -> None:
-    """Join an existing ticket by In-Reply-To/References, or by reference tag from its requester."""
-    msg = ctx.parsed
-    ids = [i for i in (*msg.in_reply_to, *msg.references) if i]
-    ticket_id = None
-    if ids:
-        ticket_id = session.exec(select(InboundMessage.ticket_id).where(
-            InboundMessage.message_id.in_(ids), InboundMessage.ticket_id.is_not(None))).first()
-        if ticket_id is None:
-            ticket_id = session.exec(select(OutboxMessage.ticket_id).where(
-                OutboxMessage.message_id.in_(ids), OutboxMessage.ticket_id.is_not(None))).first()
-    if ticket_id is None:
-        for ref in find_ticket_references(msg.subject, deps.settings.tickets.reference_prefix):
-            ticket = session.exec(select(Ticket).where(Ticket.reference == ref)).first()
-            if ticket is not None and ticket.requester == msg.from_address:
-                ticket_id = ticket.id
-                break
-    if ticket_id is not None:
-        ctx.ticket = session.get(Ticket, ticket_id)
-        ctx.inbound.ticket_id = ticket_id
-        audit.record(session, deps.clock.now(), "message.threaded", ticket_id=ticket_id,
-                     inbound_id=inbound_id(ctx, session), machine_mail=ctx.machine_reason,
-                     by="headers" if ids and ctx.ticket else "subject-reference")
+    """Join an existing ticket (bot/tickets/threads.py); a third party joins to be seen, never to act."""
+    match = find_thread(session, ctx.parsed, deps.settings)
+    if match is None:
+        return
+    ctx.ticket, ctx.inbound.ticket_id, ctx.inbound.party = match.ticket, match.ticket.id, match.party
+    audit.record(session, deps.clock.now(), "message.threaded", ticket_id=match.ticket.id,
+                 inbound_id=inbound_id(ctx, session), machine_mail=ctx.machine_reason, by=match.by,
+                 party=match.party)
 
 
 def classify(ctx: MessageContext, session: Session, deps: Services) -> None:
@@ -131,7 +118,7 @@ def acknowledge(ctx: MessageContext, session: Session, deps: Services) -> None:
 
 def verify_requester(ctx: MessageContext, session: Session, deps: Services) -> None:
     """Rights requests start verification; replies may carry a code or the details we asked for."""
-    if ctx.machine_reason or ctx.ticket is None:
+    if ctx.machine_reason or ctx.ticket is None or ctx.inbound.party == THIRD_PARTY:
         return
     if not ctx.opened_ticket:
         verification.follow_up(session, ctx, deps)

@@ -33,10 +33,13 @@ def normalize_subject(subject: str) -> str:
 
 
 def find_ticket_references(subject: str, prefix: str) -> list[str]:
-    """Ticket references like "ESL-000123" in subject, upper-case, first occurrence kept."""
+    """Ticket references in subject, upper-case, first occurrence kept: "ESL-000123-K7M" (with check
+    letters), or "ESL-000123" as references were written before them."""
     if not subject or not prefix:
         return []
-    pattern = re.compile(
-        rf"(?<![0-9A-Za-z]){re.escape(prefix)}\s?[-－‐]\s?(\d{{6,}})(?![0-9])", re.IGNORECASE)
-    found = [f"{prefix.upper()}-{number}" for number in pattern.findall(subject)]
+    dash = "[-－‐]"
+    pattern = re.compile(rf"(?<![0-9A-Za-z]){re.escape(prefix)}\s?{dash}\s?(\d{{6,}})"
+                         rf"(?:{dash}([0-9A-Za-z]{{3}})(?![0-9A-Za-z])|(?![0-9]))", re.IGNORECASE)
+    found = [f"{prefix.upper()}-{number}" + (f"-{check.upper()}" if check else "")
+             for number, check in pattern.findall(subject)]
     return list(dict.fromkeys(found))

@@ -19,7 +19,8 @@ BOUNCED = "bounced"
 
 
 def note_bounce(ctx: MessageContext, session: Session, deps: Services) -> None:
-    """Stage: a bounce of mail we sent puts the address it went to on the suppression list."""
+    """Stage: a bounce returning mail we sent puts the address it went to on the suppression list; any other
+    bounce stays machine mail and suppresses nothing."""
     msg = ctx.parsed
     if not ctx.machine_reason or not (bounce_reason(msg) or "").startswith("bounce:"):
         return  # read receipts and abuse reports say nothing about delivery
@@ -35,17 +36,13 @@ def note_bounce(ctx: MessageContext, session: Session, deps: Services) -> None:
 
 def _bounced_rows(session: Session, report: BounceReport, ids: tuple[str, ...], *,
                   strong: bool) -> list[tuple[OutboxMessage, str]]:
-    """Our mail the bounce is about: by its returned Message-ID, or by a failed recipient we wrote to."""
+    """Our mail the bounce returns, by its Message-ID. Naming an address we wrote to proves nothing:
+    anyone can write a delivery report, but only the receiving side saw our unpredictable Message-ID."""
     found: dict[str, tuple[OutboxMessage, str]] = {}
     # A delay warning is not a bounce; a bounce we only guess at must name a failed recipient.
     if ids and (report.failed or (strong and not report.delayed and not report.warning)):
         for row in session.exec(select(OutboxMessage).where(OutboxMessage.message_id.in_(ids))):
             found.setdefault(row.to_address.lower(), (row, "returned message-id"))
-    for address in sorted(report.failed - found.keys()):
-        row = session.exec(select(OutboxMessage).where(OutboxMessage.to_address == address)
-                           .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc())).first()
-        if row is not None:
-            found[address] = (row, "failed recipient")
     return list(found.values())
 
 

@@ -25,7 +25,8 @@ def _latest_message_id(session: Session, ticket: Ticket) -> str | None:
     """The requester's latest Message-ID, so the notice threads in their mail client."""
     return session.exec(select(InboundMessage.message_id).where(
         InboundMessage.ticket_id == ticket.id, InboundMessage.message_id.is_not(None),
-        InboundMessage.machine_reason.is_(None)).order_by(InboundMessage.id.desc())).first()
+        InboundMessage.machine_reason.is_(None), InboundMessage.party != "third-party")
+        .order_by(InboundMessage.id.desc())).first()
 
 
 def extend_due(session: Session, ticket: Ticket, *, days: int, reason: str, actor: str,

@@ -82,6 +82,9 @@ class InboundMessage(SQLModel, table=True):
     received_at: datetime = _utc(nullable=False)
     ticket_id: Optional[int] = Field(default=None, foreign_key="ticket.id", index=True)
     opened_ticket: bool = False
+    # Who wrote it, for its ticket (bot/tickets/threads.py): "requester" (feeds drafts and codes),
+    # "requester-unproven" (their address, joined without proof), "third-party"; "" when on no ticket.
+    party: str = ""
     machine_reason: Optional[str] = None   # why it is machine mail (never answered), if it is
     new_text: str = ""
     attachments: str = "[]"                # JSON list of file names

@@ -1,8 +1,10 @@
-"""Duplicate requests: the same requester asking the same thing again joins the open ticket, not a new one."""
+"""Duplicate requests: the same requester asking for the same right again (or sending the same other
+question again, near word for word) joins the open ticket, not a new one."""
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import timedelta
+from difflib import SequenceMatcher
 from typing import TYPE_CHECKING
 
 from sqlalchemy import bindparam
@@ -14,6 +16,9 @@ from bot.outbox.queue import queue_mail
 from bot.mail.context import inbound_id
 from bot.sla import local_date
 from bot.store.sla_models import DONE_STATUSES
+from bot.store.models import InboundMessage, OutboxMessage, Ticket
+from bot.tickets.threads import party_of
+from bot.verify.authresults import sender_authenticated
 
 if TYPE_CHECKING:
     from bot.mail.context import MessageContext
@@ -22,10 +27,26 @@ if TYPE_CHECKING:
 DUPLICATE_NOTICE = "duplicate-notice"
 
 
+RIGHTS = frozenset({"access", "correction", "deletion"})
+NEAR_IDENTICAL = 0.9          # difflib ratio: the same text sent again, a few words changed
+_COMPARED_CHARS = 2000
+
+
 def same_request(ticket_kind: str, ticket_labels: Iterable[str], kind: str, labels: Iterable[str]) -> bool:
-    """Rule: the same kind, or at least one right (access, correction, deletion) asked for in both."""
-    rights = lambda names: {name.strip() for name in names if name.strip() and name.strip() != "other"}  # noqa: E731
-    return ticket_kind == kind or bool(rights(ticket_labels) & rights(labels))
+    """Rule: at least one right (access, correction, deletion) asked for in both; `other` never by kind."""
+    rights = lambda first, names: ({first, *(name.strip() for name in names)} & RIGHTS)  # noqa: E731
+    return bool(rights(ticket_kind, ticket_labels) & rights(kind, labels))
+
+
+def near_identical(first: str, second: str) -> bool:
+    """Rule: the same text again (case, spacing and a few added words aside)."""
+    a, b = (" ".join(text.casefold().split())[:_COMPARED_CHARS] for text in (first, second))
+    return bool(a and b) and SequenceMatcher(None, a, b, autojunk=False).ratio() >= NEAR_IDENTICAL
+
+
+def _opening_text(session: Session, ticket: Ticket) -> str:
+    return session.exec(select(InboundMessage.new_text).where(
+        InboundMessage.ticket_id == ticket.id, InboundMessage.opened_ticket == True)).first() or ""  # noqa: E712
 
 
 # The sender's open tickets received since a time, newest first; built once, run per new request.
@@ -43,11 +64,18 @@ def link_duplicate(ctx: MessageContext, session: Session, deps: Services) -> Non
     with session.no_autoflush:   # only the message is pending; it cannot change this answer
         open_tickets = list(session.exec(_OPEN_TICKETS_OF, params={
             "requester": msg.from_address, "since": ctx.received_at - timedelta(days=days)}))
-    ticket = next((t for t in open_tickets if same_request(t.kind, t.labels.split(","), result.kind, result.labels)),
-                  None)
+        text, sure = msg.new_text or msg.text, result.confidence >= deps.settings.tickets.triage_threshold
+        # By right only when the classifier is sure of both; anything else only when sent again near word for word.
+        ticket = next((t for t in open_tickets
+                       if (sure and not t.needs_triage
+                           and same_request(t.kind, t.labels.split(","), result.kind, result.labels))
+                       or (t.kind == result.kind and near_identical(_opening_text(session, t), text))), None)
     if ticket is None:
         return  # another right, a closed ticket, or too long ago: a new ticket
+    # The same address, but only a trusted authentication pass shows it was the requester who wrote.
+    proven = sender_authenticated(msg, deps.settings.verification.trusted_authserv_ids)[0]
     ctx.ticket, ctx.inbound.ticket_id = ticket, ticket.id
+    ctx.inbound.party = party_of(session, ticket, msg.from_address, proven=proven)
     audit.record(session, deps.clock.now(), "message.duplicate_linked", ticket_id=ticket.id,
                  inbound_id=inbound_id(ctx, session), reference=ticket.reference, kind=result.kind,
                  labels=",".join(result.labels), window_days=days)

@@ -1,9 +1,11 @@
 """Tickets: opening one for a new request (reference, due date), and staff reclassifying it."""
 from __future__ import annotations
 
+import re
+import secrets
 from typing import TYPE_CHECKING
 
-from sqlmodel import Session, select
+from sqlmodel import Session, or_, select
 
 from bot.store import audit
 from bot.store.models import Draft, InboundMessage, Ticket
@@ -14,8 +16,28 @@ if TYPE_CHECKING:
     from bot.mail.context import Services
 
 
-def format_reference(prefix: str, ticket_id: int) -> str:
-    return f"{prefix}-{ticket_id:06d}"
+# Check letters: no 0/O, 1/I/L, 2/Z, 5/S, 8/B to misread; 25^3 = 15,625 per number.
+CHECK_ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"
+_NUMBER_ONLY = re.compile(r"[A-Z]+-\d{6,}")
+
+
+def format_reference(prefix: str, ticket_id: int, check: str | None = None) -> str:
+    """"ESL-000123-K7M": the number, and three random check letters so a reference cannot be guessed."""
+    check = check if check is not None else "".join(secrets.choice(CHECK_ALPHABET) for _ in range(3))
+    return f"{prefix}-{ticket_id:06d}-{check}"
+
+
+def reference_condition(text: str):
+    """For staff (signed in): the whole reference, or its number alone ("ESL-000123"); requesters'
+    mail is matched on the whole reference only (bot/tickets/threads.py)."""
+    reference = text.strip().upper()
+    if _NUMBER_ONLY.fullmatch(reference):
+        return or_(Ticket.reference == reference, Ticket.reference.like(f"{reference}-%"))
+    return Ticket.reference == reference
+
+
+def find_by_reference(session: Session, text: str) -> Ticket | None:
+    return session.exec(select(Ticket).where(reference_condition(text))).first()
 
 
 def open_ticket(session: Session, ctx: MessageContext, deps: Services) -> Ticket:
@@ -39,7 +61,7 @@ def open_ticket(session: Session, ctx: MessageContext, deps: Services) -> Ticket
     session.add(ticket)
     session.flush()  # the id is the reference's number, unique without a counter table
     ticket.reference = format_reference(settings.tickets.reference_prefix, ticket.id)
-    ctx.inbound.ticket_id, ctx.inbound.opened_ticket = ticket.id, True
+    ctx.inbound.ticket_id, ctx.inbound.opened_ticket, ctx.inbound.party = ticket.id, True, "requester"
     session.add(ctx.inbound)
     session.flush()
     audit.record(

@@ -13,6 +13,7 @@ from bot.store import audit
 from bot.store.models import Draft, DraftAttachment, InboundMessage, OutboxMessage, Ticket
 from bot.sla import days_left
 from bot.outbox.sms import shown_recipient
+from bot.tickets.opening import find_by_reference
 
 
 def ticket_rows(session: Session, settings: Settings, now: datetime, only: int | None = None) -> list[dict]:
@@ -54,6 +55,7 @@ def message_rows(session: Session, ticket_id: int | None = None) -> list[dict]:
             "subject": m.subject,
             "ticket": reference,
             "opened_ticket": m.opened_ticket,
+            "party": m.party,   # requester | requester-unproven | third-party (bot/tickets/threads.py)
             "machine_mail": m.machine_reason is not None,
             "machine_reason": m.machine_reason,
             "status": m.status,
@@ -69,7 +71,7 @@ def message_rows(session: Session, ticket_id: int | None = None) -> list[dict]:
 
 def ticket_detail(session: Session, settings: Settings, now: datetime, reference: str) -> dict | None:
     """One ticket with its messages, the mail we sent and its audit trail, oldest first."""
-    ticket = session.exec(select(Ticket).where(Ticket.reference == reference.upper())).first()
+    ticket = find_by_reference(session, reference)
     if ticket is None:
         return None
     row = next(r for r in ticket_rows(session, settings, now, only=ticket.id))

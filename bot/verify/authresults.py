@@ -4,15 +4,20 @@ from __future__ import annotations
 from collections.abc import Collection
 
 import authres
+from publicsuffixlist import PublicSuffixList
 
 from bot.mail.parse import ParsedMessage
 
 
+_SUFFIXES = PublicSuffixList()   # the list shipped with the package: no network at run time
+
+
 def _aligned(domain: str, from_domain: str) -> bool:
-    # Relaxed alignment without a public-suffix list: the same domain or a subdomain of it.
+    """DMARC relaxed alignment (RFC 7489 s.3.1): the same organisational domain, read from the public
+    suffix list; a bare public suffix ("net", "com.cn") is nobody's domain and never aligns."""
     domain, from_domain = domain.lower().strip("."), from_domain.lower().strip(".")
-    return bool(domain) and (domain == from_domain or from_domain.endswith("." + domain)
-                             or domain.endswith("." + from_domain))
+    organisation = _SUFFIXES.privatesuffix(domain) if domain else None
+    return organisation is not None and organisation == _SUFFIXES.privatesuffix(from_domain)
 
 
 def _domain(value: str) -> str:

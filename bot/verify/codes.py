@@ -31,7 +31,8 @@ def code_matches(candidate: str, salt: str, code_hash: str) -> bool:
 
 
 def find_codes(text: str) -> list[str]:
-    """Code-shaped tokens in a reply, phone numbers blanked out first so they never count."""
+    """Code-shaped tokens in a reply, in order, phone numbers blanked out first so they never count.
+    Each one tried costs an attempt (bot/verify/flow.py), so listing many buys nothing."""
     for phone_digits in {re.sub(r"\D", "", p)[-11:] for p in find_phones(text)}:
         text = re.sub(r"[\s\-]?".join(phone_digits), " ", text)
-    return list(dict.fromkeys(a + b for a, b in _CODE.findall(text)))[:5]
+    return list(dict.fromkeys(a + b for a, b in _CODE.findall(text)))

@@ -141,22 +141,32 @@ def _check_code(session: Session, ctx: MessageContext, deps: Services) -> None:
     elif now > challenge.expires_at:
         challenge.status = "expired"
         audit.record(session, now, "verification.code_rejected", reason="expired", **event)
-    elif any(code_matches(code, challenge.salt, challenge.code_hash) for code in codes):
-        challenge.status = "used"
-        _set(ticket, VERIFIED)
-        ticket.verified_address = challenge.reply_from
-        audit.record(session, now, "verification.verified", method=f"code by {challenge.channel}",
-                     account_id=challenge.account_id, **event)
-        create_draft(session, ticket, deps)
     else:
+        _try_codes(session, ctx, deps, challenge, codes, event)
+    session.add(challenge)
+
+
+def _try_codes(session: Session, ctx: MessageContext, deps: Services, challenge: Challenge, codes: list[str],
+               event: dict) -> None:
+    """Each code tried is an attempt: seven codes in one reply are seven guesses, not one."""
+    ticket, now = ctx.ticket, deps.clock.now()
+    for code in codes:
+        if code_matches(code, challenge.salt, challenge.code_hash):
+            challenge.status = "used"
+            _set(ticket, VERIFIED)
+            ticket.verified_address = challenge.reply_from
+            audit.record(session, now, "verification.verified", method=f"code by {challenge.channel}",
+                         account_id=challenge.account_id, **event)
+            create_draft(session, ticket, deps)
+            return
         challenge.attempts += 1
         locked = challenge.attempts >= deps.settings.verification.max_attempts
-        challenge.status = "locked" if locked else "open"
         audit.record(session, now, "verification.code_rejected", reason="wrong code",
                      attempts=challenge.attempts, locked=locked, **event)
         if locked:
+            challenge.status = "locked"
             ticket.waiting_on = "staff"  # no new code on demand: staff resend one or decide
-    session.add(challenge)
+            return
 
 
 def decide_manually(session: Session, ticket: Ticket, deps: Services, *, actor: str, reason: str,

@@ -12,6 +12,7 @@ from sqlmodel import Session, select
 from bot.config import Settings
 from bot.store.models import Draft, InboundMessage, Ticket
 from bot.sla import days_left
+from bot.tickets.opening import reference_condition
 
 DIMENSIONS = ("status", "kind", "language", "verification")
 
@@ -27,7 +28,7 @@ class QueueFilter:
 
     def search(self) -> list:
         q = self.q.strip()
-        return [or_(Ticket.reference == q.upper(), Ticket.requester == q.lower())] if q else []
+        return [or_(reference_condition(q), Ticket.requester == q.lower())] if q else []
 
     def conditions(self) -> list:
         return [getattr(Ticket, dim) == getattr(self, dim) for dim in DIMENSIONS if getattr(self, dim)] + self.search()

@@ -9,14 +9,16 @@ from sqlmodel import Session, select
 
 from bot.store.accounts.phones import mask_phone
 from bot.service.app import App
+from bot.drafts.correction import correction_sources
 from bot.mail.parse import parse_message
 from bot.store.models import AuditEvent, Challenge, Draft, DraftAttachment, InboundMessage, OutboxMessage, Ticket
 from bot.sla import days_left
 from bot.outbox.sms import shown_recipient
+from bot.tickets.opening import find_by_reference
 
 
 def find_ticket(session: Session, reference: str) -> Ticket | None:
-    return session.exec(select(Ticket).where(Ticket.reference == reference.strip().upper())).first()
+    return find_by_reference(session, reference)
 
 
 def _sent_mail(raw: bytes) -> tuple[str, list[str]]:
@@ -44,7 +46,7 @@ def thread(session: Session, ticket_id: int, *, purged: bool = False) -> list[di
         items.append({"direction": "in", "at": m.received_at, "order": (m.received_at, 0, m.id), "who": m.sender,
                       "subject": m.subject, "text": m.new_text, "quoted": _quoted_text(m.raw, m.new_text),
                       "attachments": json.loads(m.attachments), "machine_reason": m.machine_reason,
-                      "status": m.status, "purged": m.purged_at is not None})
+                      "party": m.party, "status": m.status, "purged": m.purged_at is not None})
     for o in session.exec(select(OutboxMessage).where(OutboxMessage.ticket_id == ticket_id)):
         text, files = _sent_mail(o.raw)
         items.append({"direction": "out", "at": o.created_at, "order": (o.created_at, 1, o.id),
@@ -92,6 +94,8 @@ def ticket_page(session: Session, app: App, reference: str) -> dict | None:
         "purged_at": purges[-1]["at"] if purges else None,
         "pending": next((d for d in all_drafts if d["draft"].status == "pending"), None),
         "drafts": all_drafts,
+        # Each corrected value beside the requester's message it came from, for staff to check.
+        "corrections": correction_sources(session, ticket) if ticket.kind == "correction" else [],
         "account": account,
         "account_phone": mask_phone(account.phone) if account and account.phone else "",
         "challenge": challenge,

@@ -56,3 +56,47 @@ def corpus_machine_mail(corpora: Path) -> list[bytes]:
     """Real RFC 3834 auto-replies from the shared corpora, if present."""
     picks = sorted((corpora / "sisimai-set-of-emails" / "bsd").glob("rfc3834-*.eml"))
     return [p.read_bytes() for p in picks]
+
+
+# Questions that are no privacy right ("other"), each a topic of its own.
+OTHER_TOPICS = [
+    ("Do you ship to Canada?", "Hi, do you ship orders to Canada? I could not find it in the app."),
+    ("Password reset e-mail never arrives", "I asked for a password reset three times but the e-mail never arrives."),
+    ("App crashes on start", "Since the last update the app crashes every time I open it on my Android phone."),
+    ("Refund for my subscription", "I was charged twice for the yearly subscription, please refund one payment."),
+    ("How do I change the language?", "How can I switch the app from Chinese to English? I cannot find the setting."),
+    ("Partnership proposal", "We are a marketing agency and would like to discuss a partnership with ESL."),
+    ("支付失败", "我用微信支付的时候一直提示失败，但是钱已经扣了，请帮忙查一下。"),
+    ("无法登录", "我的手机收不到验证码，登录不了，请问怎么办？"),
+    ("Feature request: dark mode", "Please add a dark mode, the white screen hurts my eyes at night."),
+    ("Invoice needed", "Could you send me an invoice for my purchase last month? I need it for my company."),
+]
+# The right each privacy request in REQUESTS asks for, in order.
+REQUEST_RIGHTS = ["deletion", "access", "correction", "deletion", "access", "correction", "deletion", "access"]
+
+
+def mixed_mailbox(n: int = 200, *, senders: int = 60, seed: int = 13) -> list[tuple[bytes, str]]:
+    """n mails from a small pool of senders: privacy requests, other questions, and some sent again.
+    Each comes with its topic: the right it asks for ("right:deletion"), or "other:<subject>"."""
+    rng = random.Random(seed)
+    sent: dict[str, list[tuple[str, str, str]]] = {}
+    box: list[tuple[bytes, str]] = []
+    for i in range(n):
+        sender = f"person{rng.randrange(senders)}@example.net"
+        earlier = sent.get(sender, [])
+        if earlier and rng.random() < 0.15:   # the same mail again, a few words added
+            subject, body, topic = rng.choice(earlier)
+            body = f"{body}\n\nSending this again, as I have not heard back."
+        elif rng.random() < 0.5:
+            k = rng.randrange(len(REQUESTS))
+            (subject, body), topic = REQUESTS[k], f"right:{REQUEST_RIGHTS[k]}"
+        else:
+            subject, body = OTHER_TOPICS[rng.randrange(len(OTHER_TOPICS))]
+            topic = f"other:{subject}"
+        sent.setdefault(sender, []).append((subject, body, topic))
+        msg = EmailMessage()
+        msg["From"], msg["To"], msg["Subject"] = sender, "support@esl.example", subject
+        msg["Message-ID"] = f"<mixed-{seed}-{i}@example.net>"
+        msg.set_content(body + "\n")
+        box.append((msg.as_bytes(policy=SMTP), topic))
+    return box

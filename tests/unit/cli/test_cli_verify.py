@@ -14,6 +14,7 @@ from bot.intake.fetcher import drain_folder
 from bot.store.models import AuditEvent
 from tests.support import mailgen
 from tests.support.memory_mailbox import MemoryMailbox
+from tests.support.refs import plain
 
 
 def cli(config, *args, check=True):
@@ -36,7 +37,7 @@ def test_import_then_staff_verify_and_refuse(tmp_path, database_url):
     box.add(mailgen.request(2, rng=random.Random(0)))   # nobody we know
     drain_folder(box, app.pipeline, folder="INBOX")
 
-    tickets = {t["reference"]: t for t in map(json.loads, cli(config, "tickets", "list", "--json").stdout.splitlines())}
+    tickets = {plain(t["reference"]): t for t in map(json.loads, cli(config, "tickets", "list", "--json").stdout.splitlines())}
     assert (tickets["ESL-000001"]["verification"], tickets["ESL-000001"]["account_id"]) == ("challenged", "A1")
     assert tickets["ESL-000002"]["verification"] == "unknown"
 
@@ -44,7 +45,7 @@ def test_import_then_staff_verify_and_refuse(tmp_path, database_url):
     assert cli(config, "verify", "ESL-000002", "--manual", "--reason", "phoned us", check=False).returncode == 2
     cli(config, "verify", "ESL-000001", "--manual", "--reason", "called back on the registered phone", "--by", "li@esl")
     cli(config, "verify", "ESL-000002", "--refuse", "--reason", "no such account")
-    tickets = {t["reference"]: t for t in map(json.loads, cli(config, "tickets", "list", "--json").stdout.splitlines())}
+    tickets = {plain(t["reference"]): t for t in map(json.loads, cli(config, "tickets", "list", "--json").stdout.splitlines())}
     assert tickets["ESL-000001"]["verification"] == "verified" and tickets["ESL-000002"]["verification"] == "refused"
     with app.sessions() as s:
         manual = s.exec(select(AuditEvent).where(AuditEvent.action == "verification.verified")).one()

@@ -15,6 +15,7 @@ from bot.store.models import ActionRun, AuditEvent, Draft, DraftAttachment, Outb
 from bot.tickets.opening import reclassify
 from bot.drafts.guard import NotVerified
 from tests.support.pipeline_flow import TRUSTED_PASS, Flow, mail, make_app
+from tests.support.refs import plain
 
 
 def drafts(app) -> list[Draft]:
@@ -53,7 +54,7 @@ def test_verified_access_request_gets_a_draft_with_the_accounts_data(engine, clo
     (draft,) = drafts(app)
     assert (draft.kind, draft.to_address, draft.status) == ("access", "owner@example.org", "pending")
     with Session(app.engine) as s:
-        files = {f.filename: f.data for f in s.exec(select(DraftAttachment))}
+        files = {plain(f.filename): f.data for f in s.exec(select(DraftAttachment))}
     data = json.loads(files["personal-data-ESL-000001.json"])
     assert data["profile"]["nickname"] == "alice_c" and data["profile"]["phone"] == "+8613800138000"
     assert data["login_log"] == [{"ip": "10.1.2.3", "device": "iPhone"}]   # only this account's rows
@@ -65,7 +66,7 @@ def test_verified_access_request_gets_a_draft_with_the_accounts_data(engine, clo
         event = s.exec(select(AuditEvent).where(AuditEvent.action == "draft.approved")).one()
     msg = message_from_bytes(sent.raw, policy=policy.default)
     assert msg.get_body(("plain",)).get_content().replace("\r\n", "\n") == draft.text
-    assert sorted(p.get_filename() for p in msg.iter_attachments()) == sorted(files)
+    assert sorted(plain(p.get_filename()) for p in msg.iter_attachments()) == sorted(files)
     assert msg["Auto-Submitted"] is None  # a person approved it
     assert event.actor == "staff:li@esl.example" and event.at == clock.now()
     with pytest.raises(DraftError, match="already approved"):

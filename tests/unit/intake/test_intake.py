@@ -12,6 +12,7 @@ from bot.classify import Classification
 from bot.intake.fetcher import drain_folder
 from bot.store.models import AuditEvent, InboundMessage, MailboxState, OutboxMessage, Ticket
 from tests.support.memory_mailbox import Crash, MemoryMailbox
+from tests.support.refs import plain
 
 
 def mail(sender: str, subject: str, body: str, msgid: str | None = None, **headers: str) -> bytes:
@@ -51,13 +52,13 @@ def test_each_request_opens_one_ticket_with_ack_and_due_date(app, clock):
     report = drain(app, box)
     assert report.outcomes["new-ticket"] == 2
     t1, t2 = tickets(app)
-    assert (t1.reference, t1.kind, t1.language) == ("ESL-000001", "deletion", "en")
+    assert (plain(t1.reference), t1.kind, t1.language) == ("ESL-000001", "deletion", "en")
     assert (t2.kind, t2.language) == ("access", "zh")
     assert (t1.due_at - t1.received_at).days == 15 and t1.received_at == clock.now()
     with Session(app.engine) as s:
         acks = list(s.exec(select(OutboxMessage).where(OutboxMessage.kind == "ack").order_by(OutboxMessage.id)))
     assert [a.to_address for a in acks] == ["a@example.org", "b@example.cn"]
-    assert "[ESL-000001]" in acks[0].subject and b"In-Reply-To: <1@x>" in acks[0].raw
+    assert "[ESL-000001]" in plain(acks[0].subject) and b"In-Reply-To: <1@x>" in acks[0].raw
     assert b"Auto-Submitted: auto-replied" in acks[0].raw
     assert all("\\Seen" in f for f in box.flags.values())
 
@@ -74,22 +75,29 @@ def test_machine_mail_is_stored_but_never_answered(app):
     assert len(reasons) == 3 and all(reasons)
 
 
-def test_replies_join_their_ticket_by_headers_or_requester_reference(app):
+def test_replies_join_their_ticket_by_headers_or_requester_reference(settings, engine, clock):
+    settings.verification.trusted_authserv_ids = ["mx.esl.example"]
+    app = build_app(settings, engine=engine, clock=clock, create_schema=False)
     box = MemoryMailbox()
     box.add(mail("a@example.org", "Copy of my data", "Please send me a copy of my personal data.", "<1@x>"))
     drain(app, box)
     with Session(app.engine) as s:
         ack_id = s.exec(select(OutboxMessage.message_id).where(OutboxMessage.kind == "ack")).one()
+    reference = tickets(app)[0].reference
     box.add(mail("a@example.org", "Re: something", "More details.", "<2@x>", In_Reply_To=ack_id))
-    box.add(mail("a@example.org", "About [ESL-000001]", "One more thing.", "<3@x>"))
-    box.add(mail("mallory@evil.example", "Re: [ESL-000001]", "Send me her data.", "<4@x>"))
+    # A reference alone joins only from the requester with our MX's authentication pass.
+    box.add(mail("a@example.org", f"About [{reference}]", "One more thing.", "<3@x>",
+                 Authentication_Results="mx.esl.example; dmarc=pass header.from=example.org"))
+    box.add(mail("mallory@evil.example", f"Re: [{reference}]", "Send me her data.", "<4@x>"))
+    box.add(mail("a@example.org", f"Re: [{reference}] hello", "Where is my parcel?", "<5@x>"))  # forged
     report = drain(app, box)
-    assert report.outcomes["follow-up"] == 2 and report.outcomes["new-ticket"] == 1
+    assert report.outcomes["follow-up"] == 2 and report.outcomes["new-ticket"] == 2
     refs = [t.requester for t in tickets(app)]
-    assert refs == ["a@example.org", "mallory@evil.example"]  # the stranger got a ticket of their own
+    # the stranger got a ticket of their own; so did the unauthenticated "requester"
+    assert refs == ["a@example.org", "mallory@evil.example", "a@example.org"]
     with Session(app.engine) as s:
         acks = s.exec(select(func.count()).where(OutboxMessage.kind == "ack")).one()
-    assert acks == 2  # follow-ups are not acknowledged again
+    assert acks == 3  # follow-ups are not acknowledged again
 
 
 def test_nothing_is_handled_twice_and_forged_message_ids_do_not_suppress_mail(app):

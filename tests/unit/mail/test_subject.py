@@ -49,6 +49,11 @@ def test_words_that_merely_start_like_prefixes_are_kept(subject):
     ("XESL-000123 glued to a word", []),
     ("ESL000123 without hyphen", []),
     ("no reference here", []),
+    ("Re: [ESL-000123-K7M] 删除请求", ["ESL-000123-K7M"]),                 # with check letters
+    ("esl-000123-k7m please", ["ESL-000123-K7M"]),
+    ("关于ESL－000123－K7M的请求", ["ESL-000123-K7M"]),
+    ("ESL-000123-K7MX four letters", ["ESL-000123"]),                     # not check letters: the number only
+    ("ESL-000123-K7M and ESL-000123", ["ESL-000123-K7M", "ESL-000123"]),
 ])
 def test_ticket_references(subject, expected):
     assert find_ticket_references(subject, "ESL") == expected

@@ -81,7 +81,10 @@ def test_extension_moves_the_date_records_why_and_tells_the_requester(engine, cl
     with Session(engine) as s:
         t = add_ticket(s, settings, clock.now(), language="zh", requester="wang@example.cn")
         s.add(InboundMessage(dedup_key="k1", message_id="<first@example.cn>", raw=b"", received_at=clock.now(),
-                             ticket_id=t.id, sender="wang@example.cn"))
+                             ticket_id=t.id, sender="wang@example.cn", party="requester"))
+        # A stranger's later mail on the thread is not what the requester's client threads on.
+        s.add(InboundMessage(dedup_key="k2", message_id="<planted@evil.test>", raw=b"", received_at=clock.now(),
+                             ticket_id=t.id, sender="x@evil.test", party="third-party", uid=2))
         s.flush()
         ext, notice = extend_due(s, t, days=10, reason="导出数据需要额外核对", actor="staff:li",
                                  settings=settings, renderer=MailRenderer(), now=clock.now() + 5 * DAY)

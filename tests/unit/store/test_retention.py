@@ -27,6 +27,7 @@ from bot.tickets.views import ticket_detail
 from tests.support.pipeline_flow import TRUSTED_PASS, Flow, mail, make_app
 from tests.unit.web.test_web_helpers import anon, bot, client, fast_hashes, flow, post  # noqa: F401
 from tests.support.cli_app import cli_with
+from tests.support.refs import plain
 
 DAY = timedelta(days=1)
 BODY = "Please send me a copy of my personal data."
@@ -89,7 +90,7 @@ def test_report_lists_what_is_due_and_changes_nothing(history, clock):
     before, trail = contents(history), audit_rows(history)
     with Session(history.engine) as s:
         due = report(s, clock.now(), 365)
-    assert [t.reference for t in due.tickets] == ["ESL-000001"]
+    assert [plain(t.reference) for t in due.tickets] == ["ESL-000001"]
     counts = due.tickets[0].counts()
     assert counts == before[1] and counts["attachments"] >= 1 and counts["outbox"] == 2   # ack and the reply
     assert (due.loose_messages, due.loose_outbox) == (1, 0)       # the old out-of-office only
@@ -99,7 +100,7 @@ def test_report_lists_what_is_due_and_changes_nothing(history, clock):
 def test_purge_empties_old_bodies_once_and_keeps_the_audit_trail(history, clock):
     before, trail = contents(history), audit_rows(history)
     done = run_purge(history.sessions, clock.now(), 365)
-    assert [(t.reference, t.counts()) for t in done.tickets] == [("ESL-000001", before[1])]
+    assert [(plain(t.reference), t.counts()) for t in done.tickets] == [("ESL-000001", before[1])]
     after = contents(history)
     assert after[1] == {key: 0 for key in before[1]}                # everything of ticket 1 emptied
     assert after[2] == before[2] and after[3] == before[3]          # open, and answered 66 days ago
@@ -125,7 +126,7 @@ def test_batches_purge_every_due_ticket(bot, flow, clock, smtp):
         finished_access(bot, flow, smtp, n)
     clock.advance(400 * DAY)
     done = run_purge(bot.sessions, clock.now(), 365, batch=1)
-    assert [t.reference for t in done.tickets] == ["ESL-000001", "ESL-000002", "ESL-000003"]
+    assert [plain(t.reference) for t in done.tickets] == ["ESL-000001", "ESL-000002", "ESL-000003"]
     assert all(not any(c.values()) for key, c in contents(bot).items() if key is not None)
 
 
@@ -144,7 +145,7 @@ def test_a_reopened_ticket_is_not_purged_and_its_completion_date_counts(bot, flo
 
 def test_the_daily_job_purges(history, clock):
     jobs = SlaJobs(sessions=history.sessions, clock=clock, settings=history.settings, renderer=MailRenderer())
-    assert [t.reference for t in jobs.purge().tickets] == ["ESL-000001"]
+    assert [plain(t.reference) for t in jobs.purge().tickets] == ["ESL-000001"]
     assert jobs.purge().empty
 
 

@@ -14,6 +14,7 @@ from bot.store.models import Challenge
 from bot.outbox.sender import drain_outbox
 from bot.verify.flow import NotVerified, require_verified
 from tests.support.pipeline_flow import TRUSTED_PASS, Flow, mail, make_app
+from tests.support.refs import plain
 
 @pytest.fixture
 def app(engine, clock, tmp_path):
@@ -46,6 +47,10 @@ def test_forged_deletion_request_only_challenges_the_real_owner_who_then_verifie
     "mx.esl.example; dmarc=fail header.from=example.org",                      # our MX says fail
     "evil.example; dmarc=pass header.from=example.org",                        # forged by a stranger
     "mx.esl.example; dkim=pass header.d=evil.example; spf=pass smtp.mailfrom=x@evil.example",  # unaligned
+    "mx.esl.example; dkim=pass header.d=org",                                  # a bare public suffix
+    "mx.esl.example; spf=pass smtp.mailfrom=x@org",
+    "mx.esl.example; dmarc=pass header.from=org",
+    "mx.esl.example; dkim=pass header.d=le.org",                               # a suffix of the name, not a parent
 ])
 def test_spoofed_or_unauthenticated_sender_is_challenged(flow, results):
     headers = {"Authentication_Results": results} if results else {}
@@ -57,6 +62,28 @@ def test_trusted_dmarc_pass_from_the_registered_address_verifies(flow):
     flow.send(mail("owner@example.org", "Send me my data", "Please send me a copy of my personal data.", "<v@x>",
                    Authentication_Results=TRUSTED_PASS))
     assert flow.ticket().verification == "verified" and flow.outbox("challenge") == []
+
+
+def test_each_code_in_a_reply_counts_as_an_attempt(flow):
+    flow.send(mail("owner@example.org", "Delete my account", "Please delete my account.", "<w@x>"))
+    code, msgid, _ = flow.code_and_id()
+    wrong = [f"{n}{n}{n}{n}-000{n}" for n in range(1, 7) if f"{n}{n}{n}{n}-000{n}" != code][:6]
+    flow.reply("owner@example.org", "codes " + " ".join([*wrong, code]), msgid, 1)   # seven codes in one reply
+    ticket = flow.ticket()
+    assert (ticket.verification, ticket.waiting_on) == ("challenged", "staff")
+    with Session(flow.app.engine) as s:
+        challenge = s.exec(select(Challenge)).one()
+    assert (challenge.status, challenge.attempts) == ("locked", 5)
+
+
+def test_the_right_code_after_a_wrong_one_in_the_same_reply_verifies_and_counts_one_attempt(flow):
+    flow.send(mail("owner@example.org", "Delete my account", "Please delete my account.", "<w@x>"))
+    code, msgid, _ = flow.code_and_id()
+    wrong = "0000-0000" if code != "0000-0000" else "1111-1111"
+    flow.reply("owner@example.org", f"typo: {wrong}, sorry, it is {code}", msgid, 1)
+    assert flow.ticket().verification == "verified"
+    with Session(flow.app.engine) as s:
+        assert s.exec(select(Challenge)).one().attempts == 1
 
 
 def test_wrong_code_five_times_locks_even_the_right_one(flow):
@@ -129,7 +156,7 @@ def test_account_without_email_gets_an_sms_code(flow, smtp):
     assert flow.app.sms.sent == []                      # queued with the ticket, sent after the commit
     settings = SmtpSettings(host="127.0.0.1", port=smtp.port, security="none", from_address="support@esl.example")
     asyncio.run(drain_outbox(flow.app.sessions, SmtpSink(settings), flow.app.clock, settings, sms=flow.app.sms))
-    assert flow.app.sms.sent == [("+8613700137000", "ESL-000001")]
+    assert [plain(sent) for sent in flow.app.sms.sent] == [("+8613700137000", "ESL-000001")]
     with Session(flow.app.engine) as s:
         challenge = s.exec(select(Challenge)).one()
     assert (challenge.channel, challenge.reply_from) == ("sms", "someone@example.org")

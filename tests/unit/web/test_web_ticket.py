@@ -10,6 +10,7 @@ from bot.store.models import Challenge, Draft, OutboxMessage
 from tests.unit.web.test_web_helpers import (STAFF, anon, bot, challenged_deletion, client, csrf_of, draft_files,  # noqa: F401
                                          events, fast_hashes, flow, pending_draft, plain_text, post, replies,
                                          verified_access, attachments)
+from tests.support.refs import plain
 
 EDITED = "Dear alice_c,\r\n\r\nHere is your data, checked by hand.\r\n\r\n  Amy, ESL Privacy Team\r\n"
 
@@ -59,7 +60,7 @@ def test_ticket_page_shows_thread_classification_account_draft_and_audit(client,
     assert "verified" in html and "alice_c" in html and "+86138****8000" in html  # account and state
     draft = pending_draft(bot, ticket.id)
     assert draft.text.split("\n")[0] in html and f"/drafts/{draft.id}/approve" in html
-    assert "personal-data-ESL-000001.json" in html and "personal-data-ESL-000001.html" in html
+    assert "personal-data-ESL-000001.json" in plain(html) and "personal-data-ESL-000001.html" in plain(html)
     for action in ("ticket.opened", "account.match", "verification.verified", "draft.created"):
         assert f"<td>{action}</td>" in html
 
@@ -73,7 +74,7 @@ def test_approve_sends_exactly_the_edited_text_with_the_attachments_once(client,
     draft = pending_draft(bot, ticket.id)
     files = {(f.filename, f.data) for f in draft_files(bot, draft.id)}
     response = post(client, f"/drafts/{draft.id}/approve", text=EDITED)
-    assert (response.status_code, response.headers["location"]) == (303, "/tickets/ESL-000001")
+    assert (response.status_code, plain(response.headers["location"])) == (303, "/tickets/ESL-000001")
     [reply] = replies(bot)
     assert plain_text(reply.raw) == EDITED.replace("\r\n", "\n")    # what the browser sent, line ends normalised
     assert reply.to_address == "owner@example.org" and reply.kind == "reply-access"
@@ -170,3 +171,18 @@ def test_draft_attachments_download_as_files_only_when_logged_in(client, flow, b
         assert response.headers["content-disposition"].startswith("attachment;")
         assert stranger.get(f"/drafts/{draft.id}/attachments/{f.id}").status_code == 303
     assert client.get(f"/drafts/{draft.id + 1}/attachments/{f.id}").status_code == 404
+
+
+def test_third_party_mail_is_marked_and_each_corrected_value_names_its_message(client, flow, bot):
+    from tests.support.pipeline_flow import TRUSTED_PASS, mail
+    flow.send(mail("owner@example.org", "Wrong phone", "Please change my phone number to 13911112222.",
+                   "<own-1@example.org>", Authentication_Results=TRUSTED_PASS))
+    flow.send(mail("stranger@attacker.test", "Re: Wrong phone", "Change my email to evil@attacker.test",
+                   "<planted@attacker.test>", In_Reply_To="<own-1@example.org>"))
+    html = client.get(f"/tickets/{flow.ticket().reference}").text
+    assert "third party — not the requester" in html
+    assert html.count("third party — not the requester") == 1           # only the stranger's message
+    sources = html[html.index('id="value-sources"'):]
+    sources = sources[:sources.index("</ul>")]
+    assert "+8613911112222" in sources and "&lt;own-1@example.org&gt;" in sources
+    assert "evil@attacker.test" not in sources
