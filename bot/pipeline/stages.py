@@ -1,5 +1,5 @@
-"""Intake stages, in order: parse, store, spot machine mail (and bounces), thread, classify, link duplicates,
-open ticket, acknowledge, verify."""
+"""Intake stages, in order: parse, store, spot machine mail (and bounces), require a sender, thread, classify,
+link duplicates, open ticket, acknowledge, verify."""
 from __future__ import annotations
 
 import hashlib
@@ -80,6 +80,14 @@ def spot_machine_mail(ctx: MessageContext, session: Session, deps: Pipeline) -> 
     ctx.inbound.machine_reason = ctx.machine_reason
 
 
+def require_sender(ctx: MessageContext, session: Session, deps: Pipeline) -> None:
+    """Mail from nobody usable (From empty, undecodable, ambiguous) is kept for staff: no ticket, no mail.
+
+    Machine mail needs no sender: it is stored as such and never answered anyway."""
+    if not ctx.parsed.from_address and not ctx.machine_reason:
+        raise Quarantine(f"no usable sender: {ctx.parsed.sender_refusal or 'no From address'}")
+
+
 def thread(ctx: MessageContext, session: Session, deps: Pipeline) -> None:
     """Join an existing ticket by In-Reply-To/References, or by reference tag from its requester."""
     msg = ctx.parsed
@@ -141,5 +149,5 @@ def verify_requester(ctx: MessageContext, session: Session, deps: Pipeline) -> N
         create_draft(session, ctx.ticket, deps)  # nothing to prove: staff write the answer
 
 
-STAGES = (parse, store, spot_machine_mail, note_bounce, thread, classify, link_duplicate, open_new_ticket,
+STAGES = (parse, store, spot_machine_mail, require_sender, note_bounce, thread, classify, link_duplicate, open_new_ticket,
           acknowledge, verify_requester)
