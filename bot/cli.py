@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import signal
 import sys
 from pathlib import Path
@@ -20,9 +19,40 @@ from bot.cli_web import register as register_web
 from bot.cli_retention import register as register_retention
 from bot.cli_verify import register as register_verify
 from bot.logs import setup_logging
+from bot.tables import json_line
 
-app = typer.Typer(help="supportbot: runs the privacy-rights mailbox.", no_args_is_help=True,
-                  pretty_exceptions_enable=False)
+class _Cli(typer.Typer):
+    """The command line; a fault of its surroundings (database refused or read-only, disk full,
+    mailbox folder missing) ends it with one clear line and exit status 1, not a traceback.
+    Every command works in transactions, so nothing half-done is left behind."""
+
+    def __call__(self, *args, **kwargs):
+        try:
+            return super().__call__(*args, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - only the faults fault_line knows are turned into a line
+            if (line := fault_line(exc)) is None:
+                raise
+            errors.print(f"supportbot: {line}", markup=False, highlight=False, soft_wrap=True)
+            sys.exit(1)
+
+
+def fault_line(exc: BaseException) -> str | None:
+    """One line for an operational fault; None for anything else (a bug keeps its traceback)."""
+    from imapclient.exceptions import IMAPClientError
+    from sqlalchemy.exc import DBAPIError
+    if isinstance(exc, DBAPIError):
+        first = (str(exc.orig or exc).strip().splitlines() or [""])[0]   # never the statement or its values
+        return f"database error: {first} (nothing was changed by the failed step)"
+    if isinstance(exc, IMAPClientError):
+        return f"mailbox error: {str(exc)[:300]}"
+    if isinstance(exc, OSError):
+        where = f" ({exc.filename})" if exc.filename else ""
+        return f"{exc.strerror or type(exc).__name__}{where}"
+    return None
+
+
+app = _Cli(help="supportbot: runs the privacy-rights mailbox.", no_args_is_help=True,
+           pretty_exceptions_enable=False)
 tickets_app = typer.Typer(help="Tickets (one per request).", no_args_is_help=True)
 messages_app = typer.Typer(help="Stored inbound messages.", no_args_is_help=True)
 app.add_typer(tickets_app, name="tickets")
@@ -141,7 +171,7 @@ def tickets_show(ctx: typer.Context, reference: str = typer.Argument(..., help="
     if detail is None:
         errors.print(f"no ticket {reference}")
         raise typer.Exit(1)
-    sys.stdout.write(json.dumps(detail, ensure_ascii=False, indent=2) + "\n")
+    sys.stdout.write(json_line(detail, indent=2) + "\n")
 
 
 @messages_app.command("list")
@@ -164,7 +194,7 @@ def _session(ctx: typer.Context):
 
 def _print_json_lines(rows: list[dict]) -> None:
     for row in rows:
-        sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
+        sys.stdout.write(json_line(row) + "\n")
 
 
 # Commands of the other areas, listed after the everyday ones above.
