@@ -44,7 +44,7 @@ def fault_line(exc: BaseException) -> str | None:
         first = (str(exc.orig or exc).strip().splitlines() or [""])[0]   # never the statement or its values
         return f"database error: {first} (nothing was changed by the failed step)"
     if isinstance(exc, IMAPClientError):
-        return f"mailbox error: {str(exc)[:300]}"
+        return f"mailbox error: {' '.join(str(exc).split())[:300]}"
     if isinstance(exc, OSError):
         where = f" ({exc.filename})" if exc.filename else ""
         return f"{exc.strerror or type(exc).__name__}{where}"
@@ -117,7 +117,8 @@ def run(ctx: typer.Context,
         try:
             report = run_once(bot_app, dry_run=dry_run, observer=observer)
         except CONNECTION_ERRORS as exc:
-            errors.print(f"[red]mailbox error:[/red] {type(exc).__name__}: {exc}")
+            errors.print(f"mailbox error: {type(exc).__name__}: {' '.join(str(exc).split())}", markup=False,
+                         highlight=False, soft_wrap=True)
             raise typer.Exit(1)
         outcomes = ", ".join(f"{k}: {v}" for k, v in sorted(report.fetched.outcomes.items())) or "no new mail"
         console.print(f"messages: {outcomes}")
