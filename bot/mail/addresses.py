@@ -43,8 +43,7 @@ def read_mailboxes(values: Iterable[str], hint: str | None = None) -> Mailboxes:
             mailboxes = header.addresses
         except Exception as exc:  # noqa: BLE001 - the stdlib's parser has raised on odd input before
             return _refused(value, f"cannot be parsed ({type(exc).__name__})")
-        invalid = [d for d in header.defects if isinstance(d, InvalidHeaderDefect)
-                   and not isinstance(d, NonASCIILocalPartDefect)]   # RFC 6532 allows UTF-8 there
+        invalid = [d for d in header.defects if isinstance(d, InvalidHeaderDefect) and not _cosmetic(d)]
         if invalid:
             return _refused(value, str(invalid[0]).strip().rstrip(")"))
         for mailbox in mailboxes:
@@ -57,6 +56,13 @@ def read_mailboxes(values: Iterable[str], hint: str | None = None) -> Mailboxes:
     if not found:
         return Mailboxes(refusal="no address given")
     return Mailboxes(tuple(found))
+
+
+def _cosmetic(defect: InvalidHeaderDefect) -> bool:
+    """A flaw that leaves the address itself clear: UTF-8 in the local part (RFC 6532 allows it), or
+    a display name's encoded word misplaced ('"=?utf-8?...?=" <a@b>', common in real mail)."""
+    return isinstance(defect, NonASCIILocalPartDefect) or "encoded word" in str(defect) \
+        or "encoded-word" in str(defect)
 
 
 def _refused(value: str, why: str) -> Mailboxes:
