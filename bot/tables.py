@@ -12,9 +12,14 @@ _CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _C1 = re.compile(r"[\x7f-\x9f]")   # json.dumps escapes C0 itself, not these
 
 
+def harmless(value: str | None, *, keep: str = "") -> str:
+    """Text from mail with its control characters (but those in `keep`, e.g. "\\n") shown as \\xNN."""
+    return _CONTROLS.sub(lambda m: m.group() if m.group() in keep else f"\\x{ord(m.group()):02x}", value or "")
+
+
 def printable(value: str | None) -> Text:
     """Text from mail for a table cell: controls shown as \\xNN, '[...]' shown, never read as markup."""
-    return Text(_CONTROLS.sub(lambda m: f"\\x{ord(m.group()):02x}", value or ""))
+    return Text(harmless(value))
 
 
 def json_line(row: dict, **options) -> str:

@@ -61,3 +61,9 @@ def test_a_read_only_database_ends_in_one_clear_line(tmp_path):
     assert "database error" in done.stderr and "readonly" in done.stderr
     with sqlite3.connect(tmp_path / "bot.db") as conn:     # nothing lost
         assert conn.execute("SELECT count(*) FROM inboundmessage").fetchone() == (1,)
+
+
+def test_draft_text_keeps_its_lines_and_loses_its_controls():
+    from bot.tables import harmless, json_line
+    assert harmless("a\x1b[2J\n\tb\x9b", keep="\n\t") == "a\\x1b[2J\n\tb\\x9b"
+    assert json.loads(json_line({"s": "\x9b\x1b"})) == {"s": "\x9b\x1b"} and "\x9b" not in json_line({"s": "\x9b"})
