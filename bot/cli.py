@@ -113,7 +113,7 @@ def run(ctx: typer.Context,
     bot_app = _app(ctx)
     if once:
         from bot.tables import describe_outcome
-        observer = (lambda c: console.print(describe_outcome(c), highlight=False, soft_wrap=True)) if dry_run else None
+        observer = (lambda c: console.print(describe_outcome(c), highlight=False, markup=False, soft_wrap=True)) if dry_run else None
         try:
             report = run_once(bot_app, dry_run=dry_run, observer=observer)
         except CONNECTION_ERRORS as exc:

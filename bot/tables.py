@@ -77,11 +77,11 @@ def sent_table(mails: list[tuple[str, str, str]]) -> Table:
 def describe_outcome(ctx) -> str:
     """One line for a dry run: what the bot would do with this message."""
     msg, loc = ctx.parsed, ctx.location
-    head = f"UID {loc.uid} from {msg.from_address or '?'}: "
+    head = f"UID {loc.uid} from {harmless(msg.from_address) or '?'}: "
     if ctx.machine_reason and ctx.ticket is None:
         return head + f"machine mail ({ctx.machine_reason}), stored, not answered"
     if not ctx.opened_ticket:
         return head + f"follow-up to {ctx.ticket.reference}, no reply"
     c = ctx.classification
-    sends = "; ".join(f"would send {row.kind} to {row.to_address}" for row in ctx.outbox)
+    sends = "; ".join(f"would send {row.kind} to {harmless(row.to_address)}" for row in ctx.outbox)
     return head + f"new ticket, {c.kind} ({c.confidence:.2f}, {c.language}); {sends or 'no reply'}"
