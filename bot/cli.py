@@ -12,6 +12,7 @@ from rich.console import Console
 from bot.config import ConfigError, Settings, load_settings
 from bot.cli_classify import register as register_classify
 from bot.cli_drafts import register as register_drafts
+from bot.cli_faults import OneLineFaults
 from bot.cli_quarantine import register as register_quarantine
 from bot.cli_sla import register as register_sla
 from bot.cli_suppressions import register as register_suppressions
@@ -21,38 +22,8 @@ from bot.cli_verify import register as register_verify
 from bot.logs import setup_logging
 from bot.tables import json_line
 
-class _Cli(typer.Typer):
-    """The command line; a fault of its surroundings (database refused or read-only, disk full,
-    mailbox folder missing) ends it with one clear line and exit status 1, not a traceback.
-    Every command works in transactions, so nothing half-done is left behind."""
-
-    def __call__(self, *args, **kwargs):
-        try:
-            return super().__call__(*args, **kwargs)
-        except Exception as exc:  # noqa: BLE001 - only the faults fault_line knows are turned into a line
-            if (line := fault_line(exc)) is None:
-                raise
-            errors.print(f"supportbot: {line}", markup=False, highlight=False, soft_wrap=True)
-            sys.exit(1)
-
-
-def fault_line(exc: BaseException) -> str | None:
-    """One line for an operational fault; None for anything else (a bug keeps its traceback)."""
-    from imapclient.exceptions import IMAPClientError
-    from sqlalchemy.exc import DBAPIError
-    if isinstance(exc, DBAPIError):
-        first = (str(exc.orig or exc).strip().splitlines() or [""])[0]   # never the statement or its values
-        return f"database error: {first} (nothing was changed by the failed step)"
-    if isinstance(exc, IMAPClientError):
-        return f"mailbox error: {' '.join(str(exc).split())[:300]}"
-    if isinstance(exc, OSError):
-        where = f" ({exc.filename})" if exc.filename else ""
-        return f"{exc.strerror or type(exc).__name__}{where}"
-    return None
-
-
-app = _Cli(help="supportbot: runs the privacy-rights mailbox.", no_args_is_help=True,
-           pretty_exceptions_enable=False)
+app = OneLineFaults(help="supportbot: runs the privacy-rights mailbox.", no_args_is_help=True,
+                    pretty_exceptions_enable=False)
 tickets_app = typer.Typer(help="Tickets (one per request).", no_args_is_help=True)
 messages_app = typer.Typer(help="Stored inbound messages.", no_args_is_help=True)
 app.add_typer(tickets_app, name="tickets")
