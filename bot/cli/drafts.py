@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import getpass
-import json
 import sys
 from pathlib import Path
 
 import typer
 from rich.console import Console
+
+from bot.cli.tables import harmless, json_line, printable
 
 drafts_app = typer.Typer(help="Drafted replies waiting for staff approval.", no_args_is_help=True)
 console = Console()
@@ -29,14 +30,15 @@ def drafts_list(ctx: typer.Context, as_json: bool = typer.Option(False, "--json"
         rows = draft_rows(session, app.settings, app.clock.now(), None if status == "all" else status)
     if as_json:
         for row in rows:
-            sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
+            sys.stdout.write(json_line(row) + "\n")
         return
     from rich.table import Table
     table = Table(title=f"Drafts ({len(rows)} {status})", title_justify="left")
     for column in ("ID", "Ticket", "Kind", "Lang", "To", "Days left", "Subject"):
         table.add_column(column, overflow="fold")
     for r in rows:
-        table.add_row(str(r["id"]), r["ticket"], r["kind"], r["language"], r["to"], str(r["days_left"]), r["subject"])
+        table.add_row(str(r["id"]), r["ticket"], r["kind"], r["language"], printable(r["to"]), str(r["days_left"]),
+                      printable(r["subject"]))
     console.print(table)
 
 
@@ -51,10 +53,10 @@ def drafts_show(ctx: typer.Context, draft_id: int) -> None:
         errors.print(f"no draft {draft_id}")
         raise typer.Exit(1)
     console.print(f"Draft {detail['id']} for {detail['ticket']} ({detail['kind']}, {detail['status']})\n"
-                  f"To: {detail['to']}\nSubject: {detail['subject']}\n"
+                  f"To: {harmless(detail['to'])}\nSubject: {harmless(detail['subject'])}\n"
                   f"Attachments: {', '.join(a['filename'] for a in detail['attachments']) or '-'}\n",
                   highlight=False, markup=False)
-    sys.stdout.write(detail["text"])
+    sys.stdout.write(harmless(detail["text"], keep="\n\t"))
 
 
 def _decide(ctx: typer.Context, action, draft_id: int, **kwargs) -> None:

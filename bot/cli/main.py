@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import signal
 import sys
 from pathlib import Path
@@ -20,10 +19,12 @@ from bot.cli.web import register as register_web
 from bot.cli.retention import register as register_retention
 from bot.cli.verify import register as register_verify
 from bot.cli.mail import register as register_mail
+from bot.cli.faults import OneLineFaults
 from bot.logs import setup_logging
+from bot.cli.tables import json_line
 
-app = typer.Typer(help="supportbot: runs the privacy-rights mailbox.", no_args_is_help=True,
-                  pretty_exceptions_enable=False)
+app = OneLineFaults(help="supportbot: runs the privacy-rights mailbox.", no_args_is_help=True,
+                    pretty_exceptions_enable=False)
 tickets_app = typer.Typer(help="Tickets (one per request).", no_args_is_help=True)
 messages_app = typer.Typer(help="Stored inbound messages.", no_args_is_help=True)
 app.add_typer(tickets_app, name="tickets")
@@ -84,11 +85,12 @@ def run(ctx: typer.Context,
     bot_app = _app(ctx)
     if once:
         from bot.cli.tables import describe_outcome
-        observer = (lambda c: console.print(describe_outcome(c), highlight=False, soft_wrap=True)) if dry_run else None
+        observer = (lambda c: console.print(describe_outcome(c), highlight=False, markup=False, soft_wrap=True)) if dry_run else None
         try:
             report = run_once(bot_app, dry_run=dry_run, observer=observer)
         except CONNECTION_ERRORS as exc:
-            errors.print(f"[red]mailbox error:[/red] {type(exc).__name__}: {exc}")
+            errors.print(f"mailbox error: {type(exc).__name__}: {' '.join(str(exc).split())}", markup=False,
+                         highlight=False, soft_wrap=True)
             raise typer.Exit(1)
         outcomes = ", ".join(f"{k}: {v}" for k, v in sorted(report.fetched.outcomes.items())) or "no new mail"
         console.print(f"messages: {outcomes}")
@@ -144,7 +146,7 @@ def tickets_show(ctx: typer.Context, reference: str = typer.Argument(..., help="
     if detail is None:
         errors.print(f"no ticket {reference}")
         raise typer.Exit(1)
-    sys.stdout.write(json.dumps(detail, ensure_ascii=False, indent=2) + "\n")
+    sys.stdout.write(json_line(detail, indent=2) + "\n")
 
 
 @messages_app.command("list")
@@ -167,7 +169,7 @@ def _session(ctx: typer.Context):
 
 def _print_json_lines(rows: list[dict]) -> None:
     for row in rows:
-        sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
+        sys.stdout.write(json_line(row) + "\n")
 
 
 # Commands of the other areas, listed after the everyday ones above.

@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import getpass
-import json
 import sys
 
 import typer
 from rich.console import Console
+
+from bot.cli.tables import json_line
 
 quarantine_app = typer.Typer(help="Messages the bot could not handle, waiting for staff.", no_args_is_help=True)
 console = Console()
@@ -38,10 +39,10 @@ def quarantine_list(ctx: typer.Context) -> None:
     for id_, received_at, sender, subject, reason, folder, uid, size, purged_at in rows:
         refusal = release_refusal(purged=purged_at is not None, reason=reason, size=size,
                                   max_bytes=ctx.obj.imap.max_message_bytes)
-        sys.stdout.write(json.dumps({
+        sys.stdout.write(json_line({
             "id": id_, "received_at": received_at.isoformat(), "sender": sender, "subject": subject,
             "reason": reason, "folder": folder, "uid": uid, "size": size, "releasable": refusal is None,
-            "not_releasable_because": refusal}, ensure_ascii=False) + "\n")
+            "not_releasable_because": refusal}) + "\n")
 
 
 @quarantine_app.command("release")

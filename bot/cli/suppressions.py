@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import getpass
-import json
 import sys
 
 import typer
 from rich.console import Console
+
+from bot.cli.tables import json_line
 
 suppressions_app = typer.Typer(help="Addresses that get no automatic mail (e.g. after a bounce).",
                                no_args_is_help=True)
@@ -32,10 +33,9 @@ def suppressions_list(ctx: typer.Context) -> None:
     with _sessions(ctx)() as session:
         for row in listing(session):
             bounce = session.get(InboundMessage, row.inbound_id) if row.inbound_id else None
-            sys.stdout.write(json.dumps({"address": row.address, "reason": row.reason,
+            sys.stdout.write(json_line({"address": row.address, "reason": row.reason,
                                          "since": row.created_at.isoformat(), "inbound_id": row.inbound_id,
-                                         "bounce_message_id": bounce.message_id if bounce else None},
-                                        ensure_ascii=False) + "\n")
+                                         "bounce_message_id": bounce.message_id if bounce else None}) + "\n")
 
 
 @suppressions_app.command("remove")

@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import getpass
-import json
 import sys
 from pathlib import Path
 
 import typer
 from rich.console import Console
 from sqlmodel import select
+
+from bot.cli.tables import json_line
 
 accounts_app = typer.Typer(help="Account records of the app (the embedded source).", no_args_is_help=True)
 console = Console()
@@ -45,7 +46,7 @@ def accounts_list(ctx: typer.Context) -> None:
         for r in session.exec(select(AccountRecord).order_by(AccountRecord.account_id)):
             row = {"account_id": r.account_id, "nickname": r.nickname, "phone": mask_phone(r.phone) if r.phone else "",
                    "email": r.emails, "wechat_bound": r.wechat_bound, "status": r.status}
-            sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
+            sys.stdout.write(json_line(row) + "\n")
 
 
 def verify(ctx: typer.Context,

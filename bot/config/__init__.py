@@ -68,12 +68,16 @@ class SmtpSettings(Section):
     sent_copy_folder: str = ""
     sent_copy_bcc: str = ""
 
+    @property
+    def send_seconds(self) -> int:
+        """The longest one SMTP transaction is allowed for (connect, MAIL, RCPT, DATA: a few timeouts)."""
+        return 2 * self.timeout_seconds + 5
+
     @model_validator(mode="after")
     def lease_outlasts_a_send(self) -> "SmtpSettings":
         # A claim must not run out while its SMTP transaction may still be going on.
-        if self.claim_lease_seconds < 2 * self.timeout_seconds + 5:
-            raise ValueError(f"claim_lease_seconds must be at least 2 * timeout_seconds + 5 "
-                             f"({2 * self.timeout_seconds + 5})")
+        if self.claim_lease_seconds < self.send_seconds:
+            raise ValueError(f"claim_lease_seconds must be at least 2 * timeout_seconds + 5 ({self.send_seconds})")
         return _oauth2_complete(self)
 
 

@@ -1,5 +1,5 @@
-"""Intake stages, in order: parse, store, spot machine mail (and bounces), thread, classify, link duplicates,
-open ticket, acknowledge, verify."""
+"""Intake stages, in order: parse, store, spot machine mail (and bounces), require a sender, thread, classify,
+link duplicates, open ticket, acknowledge, verify."""
 from __future__ import annotations
 
 import hashlib
@@ -20,7 +20,6 @@ from bot.tickets.duplicates import link_duplicate
 from bot.outbox.suppressions import note_bounce
 from bot.tickets.opening import open_ticket
 from bot.tickets.acknowledge import queue_acknowledgement
-from bot.store.models import InboundMessage
 from bot.tickets.threads import THIRD_PARTY, find_thread
 from bot.drafts.create import create_draft
 from bot.verify import flow as verification
@@ -82,6 +81,14 @@ def spot_machine_mail(ctx: MessageContext, session: Session, deps: Services) -> 
     ctx.inbound.machine_reason = ctx.machine_reason
 
 
+def require_sender(ctx: MessageContext, session: Session, deps: Services) -> None:
+    """Mail from nobody usable (From empty, undecodable, ambiguous) is kept for staff: no ticket, no mail.
+
+    Machine mail needs no sender: it is stored as such and never answered anyway."""
+    if not ctx.parsed.from_address and not ctx.machine_reason:
+        raise Quarantine(f"no usable sender: {ctx.parsed.sender_refusal or 'no From address'}")
+
+
 def thread(ctx: MessageContext, session: Session, deps: Services) -> None:
     """Join an existing ticket (bot/tickets/threads.py); a third party joins to be seen, never to act."""
     match = find_thread(session, ctx.parsed, deps.settings)
@@ -128,5 +135,5 @@ def verify_requester(ctx: MessageContext, session: Session, deps: Services) -> N
         create_draft(session, ctx.ticket, deps)  # nothing to prove: staff write the answer
 
 
-STAGES = (parse, store, spot_machine_mail, note_bounce, thread, classify, link_duplicate, open_new_ticket,
+STAGES = (parse, store, spot_machine_mail, require_sender, note_bounce, thread, classify, link_duplicate, open_new_ticket,
           acknowledge, verify_requester)

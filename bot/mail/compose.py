@@ -61,4 +61,5 @@ def compose(
     for filename, content_type, data in attachments:  # (name, "type/subtype", bytes)
         maintype, _, subtype = content_type.partition("/")
         msg.add_attachment(data, maintype=maintype, subtype=subtype or "octet-stream", filename=filename)
-    return msg.as_bytes(policy=SMTP)
+    # An internationalised address stays readable only in a UTF-8 header (RFC 6532), sent with SMTPUTF8.
+    return msg.as_bytes(policy=SMTP if to.isascii() else SMTP.clone(utf8=True))

@@ -1,4 +1,4 @@
-"""Read addresses, message ids and dates out of raw header values, tolerating garbage."""
+"""Read message ids, dates and header text out of raw header values, tolerating garbage."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import re
 from collections.abc import Iterable
 from datetime import datetime, timezone
 from email.message import Message
-from email.utils import getaddresses, parsedate_to_datetime
+from email.utils import parsedate_to_datetime
 
-from bot.mail.charsets import decode_header_text, repair_8bit
+from bot.mail.charsets import decode_header_text
 
 _FOLD = re.compile(r"\r?\n(?=[ \t])|\r(?=[ \t])")
 _SPACES = re.compile(r"\s+")
@@ -17,8 +17,6 @@ _BRACKETED_ID = re.compile(r"<\s*([^<>\s@]{1,250}@[^<>\s@]{1,250})\s*>")
 _BARE_ID = re.compile(r"[^<>\s@\"(),;]{1,250}@[^<>\s@\"(),;]{1,250}")
 _CONTROL = re.compile(r"[\x00\ud800-\udfff]")
 _C0_C1 = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-_ADDR_SPEC = re.compile(r"[^\s<>\"(),;:@]+@[^\s<>\"(),;:@]+")
-_MAX_ADDRESS = 254   # RFC 5321's limit; a longer "address" cannot be mailed and only burdens indexes
 
 
 def clean(text: str) -> str:
@@ -71,24 +69,6 @@ def message_ids(values: Iterable[str]) -> tuple[str, ...]:
             ids = [bare.group()]
         found.extend(f"<{clean(one)}>" for one in ids)
     return tuple(dict.fromkeys(found))
-
-
-def addresses(values: Iterable[str], hint: str | None = None) -> list[tuple[str, str]]:
-    """(display name, lower-case addr-spec) pairs; unparseable entries are skipped."""
-    try:
-        pairs = getaddresses([repair_8bit(value, hint) for value in values])
-    except Exception:
-        return []
-    result = []
-    for name, addr in pairs:
-        addr = clean(addr.strip().strip("<>").lower())
-        if _SPACES.search(addr):  # '"x" <junk x@y>': keep the one token that is an address
-            found = _ADDR_SPEC.findall(addr)
-            addr = found[-1] if found else ""
-        if addr and len(addr) <= _MAX_ADDRESS:
-            name = _SPACES.sub(" ", decode_header_text(name, hint)).strip()
-            result.append((clean(name), addr))
-    return result
 
 
 def parse_date(value: str) -> datetime | None:

@@ -12,8 +12,8 @@ from types import MappingProxyType
 
 from bot.mail.body import Attachment, content_type_of, read_body
 from bot.mail.charsets import decode_bytes
-from bot.mail.headers import (addresses, clean, header_map, header_text, message_ids,
-                              parse_date, raw_values)
+from bot.mail.addresses import read_mailboxes
+from bot.mail.headers import clean, header_map, header_text, message_ids, parse_date, raw_values
 from bot.mail.policies import DEFAULT as READ_POLICY
 from bot.mail.quotes import split_reply
 from bot.mail.subject import normalize_subject
@@ -47,6 +47,7 @@ class ParsedMessage:
     report_type: str | None = None
     return_path: str | None = None
     defects: tuple[str, ...] = ()
+    sender_refusal: str = ""      # why from_address is empty: the From names no usable sender
 
 
 def parse_message(raw: bytes) -> ParsedMessage:
@@ -71,10 +72,9 @@ def _parse(raw: bytes) -> ParsedMessage:
     hint_match = _CHARSET_PARAM.search(raw, 0, 65536)
     hint = hint_match.group(1).decode("ascii") if hint_match else None
     body = read_body(msg, hint)
-    senders = addresses(raw_values(msg, "from"), hint)
-    from_name, from_address = senders[0] if senders else ("", "")
-    reply_to = addresses(raw_values(msg, "reply-to"), hint)
-    recipients = addresses(raw_values(msg, "to") + raw_values(msg, "cc"), hint)
+    (from_name, from_address), refusal = _sender(raw_values(msg, "from"), hint)
+    reply_to = read_mailboxes(raw_values(msg, "reply-to"), hint).found
+    recipients = read_mailboxes(raw_values(msg, "to") + raw_values(msg, "cc"), hint).found
     subject = header_text(msg, "subject", hint)
     dates = raw_values(msg, "date")
     new_text, quoted_text, signature = split_reply(body.text)
@@ -99,6 +99,7 @@ def _parse(raw: bytes) -> ParsedMessage:
         report_type=body.report_type,
         return_path=_return_path(msg),
         defects=tuple(notes + _header_defects(msg) + body.defects)[:_MAX_DEFECTS],
+        sender_refusal=refusal,
     )
 
 
@@ -107,11 +108,19 @@ def unparseable(message: ParsedMessage) -> bool:
     return bool(message.defects) and message.defects[0].startswith(_UNPARSED)
 
 
+def _sender(values: list[str], hint: str | None = None) -> tuple[tuple[str, str], str]:
+    """(name, address) of the one sender in From and ""; or ("", "") and why there is none."""
+    mailboxes = read_mailboxes(values, hint)
+    if len(mailboxes.found) > 1:
+        return ("", ""), "From names several addresses: whose request it is is unclear"
+    return (mailboxes.found[0] if mailboxes.found else ("", "")), mailboxes.refusal
+
+
 def _return_path(msg: Message) -> str | None:
     values = raw_values(msg, "return-path")
     if not values:
         return None
-    found = addresses(values[:1])
+    found = read_mailboxes(values[:1]).found
     return found[0][1] if found else clean(values[0].strip().strip("<>").strip().lower())
 
 
@@ -128,14 +137,14 @@ def _unparsed(raw: bytes, error: Exception) -> ParsedMessage:
     text = clean(text)
     try:  # the top-level header alone still says who sent it, for staff
         head = BytesParser(policy=READ_POLICY).parsebytes(raw, headersonly=True)
-        (from_name, from_address), = addresses(raw_values(head, "from"))[:1] or [("", "")]
+        (from_name, from_address), refusal = _sender(raw_values(head, "from"))
         subject, ids = header_text(head, "subject"), message_ids(raw_values(head, "message-id")[:1])
     except Exception:
         from_name = from_address = subject = ""
-        ids = ()
+        refusal, ids = "the header could not be read", ()
     return ParsedMessage(
         message_id=next(iter(ids), None), in_reply_to=(), references=(), from_address=from_address,
         from_name=from_name, reply_to=None, to=(), subject=subject, normalized_subject=normalize_subject(subject),
         date=None, text=text, new_text=text, quoted_text="", signature="", attachments=(), headers=MappingProxyType({}),
-        defects=(f"{_UNPARSED} ({type(error).__name__}); kept as plain text",),
+        defects=(f"{_UNPARSED} ({type(error).__name__}); kept as plain text",), sender_refusal=refusal,
     )

@@ -42,10 +42,17 @@ class SmtpSink:
     _last_used: float = field(default=0.0, init=False, repr=False)
 
     async def send(self, raw: bytes, *, sender: str, recipients: list[str]) -> None:
+        # RFC 6531: an internationalised (non-ASCII) address needs the server's SMTPUTF8.
+        options = [] if all(address.isascii() for address in (sender, *recipients)) else ["SMTPUTF8"]
         try:
             client = await self._connection()
-            await client.sendmail(sender, recipients, raw)
+            await client.sendmail(sender, recipients, raw, mail_options=options)
             self._last_used = self.clock.monotonic()
+        except aiosmtplib.SMTPNotSupported as exc:
+            raise PermanentFailure("the address is internationalised (non-ASCII) and the mail server "
+                                   "does not offer SMTPUTF8") from exc
+        except ValueError as exc:    # aiosmtplib refuses an address unsafe on a command line
+            raise PermanentFailure("not sent: the address is not safe on an SMTP command line") from exc
         except aiosmtplib.SMTPRecipientsRefused as exc:
             codes = [err.code for err in exc.recipients]
             if all(code >= 500 for code in codes):

@@ -13,6 +13,7 @@ from bot.clock import Clock
 from bot.config import SmtpSettings
 from bot.store.db import SessionFactory, take_write_lock, transaction
 from bot.logs import redact
+from bot.mail.addresses import unsafe_to_send
 from bot.mail.sink import MailSink, PermanentFailure, TemporaryFailure
 from bot.store.models import OutboxMessage
 from bot.outbox.sms import SMS_KIND, deliver
@@ -47,6 +48,8 @@ class Result:
 async def send(row: OutboxMessage, sink: MailSink, smtp: SmtpSettings, sms: SmsSender | None = None) -> Result:
     if row.kind == SMS_KIND:
         return await send_sms(row, sms, smtp)
+    if reason := unsafe_to_send(row.to_address):
+        return Result(row, "permanent", reason)
     recipients = [row.to_address, *([smtp.sent_copy_bcc] if smtp.sent_copy_bcc else [])]
     try:
         await sink.send(row.raw, sender=smtp.from_address, recipients=recipients)
@@ -54,6 +57,11 @@ async def send(row: OutboxMessage, sink: MailSink, smtp: SmtpSettings, sms: SmsS
         return Result(row, "temporary", str(exc)[:500])
     except PermanentFailure as exc:
         return Result(row, "permanent", str(exc)[:500])
+    except Exception as exc:  # noqa: BLE001 - one row's surprise must not stop (or resend) the rows around it
+        log.error("outbox %s: unexpected %s while sending; tried again later", row.id, type(exc).__name__)
+        if (close := getattr(sink, "close", None)) is not None:
+            await close()    # the connection may be mid-transaction: the next row starts afresh
+        return Result(row, "temporary", f"unexpected error while sending: {type(exc).__name__}")
     return Result(row, "sent")
 
 

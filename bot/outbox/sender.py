@@ -53,8 +53,7 @@ def _claim(sessions: SessionFactory, clock: Clock, smtp: SmtpSettings, limit: in
         in_doubt = [row.message_id for row in rows if row.send_started_at is not None]
         for row in rows:
             row.status, row.claim_token, row.send_started_at, row.next_attempt_at = "sending", token, now, now + lease
-    # One SMTP transaction may take up to a few timeouts (connect, MAIL, RCPT, DATA).
-    return Claim(token, rows, in_doubt, now + lease - timedelta(seconds=2 * smtp.timeout_seconds + 5))
+    return Claim(token, rows, in_doubt, now + lease - timedelta(seconds=smtp.send_seconds))
 
 
 def _drop_newly_suppressed(session, rows: list[OutboxMessage], now: datetime) -> list[OutboxMessage]:
@@ -102,8 +101,11 @@ async def drain_outbox(sessions: SessionFactory, sink: MailSink, clock: Clock, s
                        if row.message_id in claim.in_doubt and row.kind != SMS_KIND]
             delivered = await sent_copies.find(look_up) if sent_copies and look_up else set()
             results: list[Result] = []
+            started = False
             for row in claim.rows:
-                if clock.now() > claim.last_start:
+                # The first send of a claim always starts (the settings leave one send room in the
+                # lease), so a claim makes progress even when the lease is at its shortest.
+                if started and clock.now() > claim.last_start:
                     results.append(Result(row, "release"))   # the lease runs out: give it back untried
                 elif row.message_id in delivered:
                     results.append(Result(row, "settled"))
@@ -114,6 +116,7 @@ async def drain_outbox(sessions: SessionFactory, sink: MailSink, clock: Clock, s
                         budget -= 1
                     if row.message_id in claim.in_doubt:
                         log.warning("outbox %s: sending again after an interrupted attempt", row.id)
+                    started = True
                     results.append(await send(row, sink, smtp, sms))
                 if len(results) >= RESULT_GROUP:
                     record(sessions, clock, smtp, claim.token, results, report)

@@ -1,91 +1,87 @@
-"""Issue 13, end to end (Dovecot + SMTP recorder): a stranger cannot plant values in a requester's
-correction draft, and a forged bounce cannot silence anyone."""
+"""Hostile From headers, APPENDed to Dovecot and handled by `supportbot run --once`: addresses are
+parsed, not guessed (quoted local parts, undecodable or empty From, internationalised addresses)."""
 from __future__ import annotations
 
 import json
-import re
+
+import pytest
 
 from tests.integration.conftest import of_kind, write_config
 from tests.integration.test_intake_dovecot import json_lines, supportbot
-from tests.integration.test_verification_dovecot import _mail
+from tests.support import mailgen
 
-ACCOUNTS = "account_id,nickname,phone,email,wechat_bound,status\nA1,owner,13800138000,owner@example.org,true,active\n"
-PLANT = "Please change my email to evil@attacker.test and my phone to 13055556666."
+AUTHSERV = "mx.esl.example"
 
 
-def _config(tmp_path, dovecot, smtp):
+def _raw(from_header: str, subject: str, n: int, *, dmarc_domain: str = "") -> bytes:
+    """A request with the From header exactly as given (raw bytes, UTF-8 where not ASCII)."""
+    head = [f"From: {from_header}", "To: support@esl.example", f"Subject: {subject}",
+            f"Message-ID: <hostile-{n}@attacker.test>", "MIME-Version: 1.0",
+            "Content-Type: text/plain; charset=utf-8", "Content-Transfer-Encoding: 8bit"]
+    if dmarc_domain:
+        head.insert(0, f"Authentication-Results: {AUTHSERV}; dmarc=pass header.from={dmarc_domain}; "
+                       f"spf=pass smtp.mailfrom={dmarc_domain}")
+    body = f"Please delete my account and all my personal data. (hostile {n})\r\n"
+    return ("\r\n".join(head) + "\r\n\r\n" + body).encode("utf-8")
+
+
+@pytest.fixture
+def setup(tmp_path, dovecot, smtp):
     config = tmp_path / "cfg.toml"
     write_config(config, imap=dovecot, smtp=smtp, database_url=f"sqlite:///{tmp_path / 'bot.db'}",
-                 sections={"verification": {"trusted_authserv_ids": ["mx.esl.example"]}})
-    accounts = tmp_path / "accounts.csv"
-    accounts.write_text(ACCOUNTS)
-    supportbot(config, "accounts", "import", str(accounts))
-    return config
+                 sections={"verification": {"trusted_authserv_ids": [AUTHSERV]}})
+    return config, dovecot, smtp
 
 
-def test_strangers_on_the_thread_plant_nothing_in_the_correction_draft(tmp_path, dovecot, smtp):
-    config = _config(tmp_path, dovecot, smtp)
-    dovecot.append(_mail("owner@example.org", "Wrong phone", "My phone number is wrong, please change it to "
-                         "13911112222.", "<own-1@example.org>"))
+def test_quoted_local_parts_are_kept_whole_and_never_mailed(setup):
+    config, dovecot, smtp = setup
+    dovecot.append(mailgen.request(1, sender="li.hua@example.com"))
     supportbot(config, "run", "--once")
     reference = json_lines(supportbot(config, "tickets", "list", "--json").stdout)[0]["reference"]
-    ack = of_kind(smtp.received)[0].message
-    # A stranger joins by In-Reply-To (the requester's own Message-ID, and ours); a forger writes as the owner.
-    dovecot.append(_mail("stranger@attacker.test", f"Re: [{reference}]", PLANT, "<s1@attacker.test>",
-                         In_Reply_To="<own-1@example.org>"))
-    dovecot.append(_mail("stranger@attacker.test", f"Re: [{reference}]", PLANT, "<s2@attacker.test>",
-                         In_Reply_To=ack["Message-ID"]))
-    dovecot.append(_mail("Owner <owner@example.org>", f"Re: [{reference}] update", PLANT, "<f1@attacker.test>"))
-    supportbot(config, "run", "--once")
-    challenge = of_kind(smtp.received, "challenge")[0].message
-    code = re.search(r"\b\d{4}-\d{4}\b", challenge.get_body(("plain",)).get_content()).group()
-    dovecot.append(_mail("owner@example.org", "Re: " + challenge["Subject"], f"It was me. {code}",
-                         "<own-2@example.org>", In_Reply_To=challenge["Message-ID"]))
-    supportbot(config, "run", "--once")
+    # A look-alike of li.hua, DMARC-authenticated for the attacker's domain, quoting her reference.
+    dovecot.append(_raw('"x li.hua@example.com"@attacker.test', f"Re: [{reference}] change my email", 2,
+                        dmarc_domain="attacker.test"))
+    # An address that smuggles a second recipient into a careless reading of RCPT TO.
+    dovecot.append(_raw('"a RCPT TO:<victim@evil.test> b"@attacker.test', "Delete my data", 3))
 
-    detail = json.loads(supportbot(config, "tickets", "show", reference).stdout)
-    assert detail["verification"] == "verified"
-    parties = {m["message_id"]: m["party"] for m in detail["messages"]}
-    assert parties["<s1@attacker.test>"] == parties["<s2@attacker.test>"] == "third-party"
-    assert parties.get("<f1@attacker.test>", "not on this ticket") != "requester"
-    [draft] = json_lines(supportbot(config, "drafts", "list", "--json").stdout)
-    text = supportbot(config, "drafts", "show", str(draft["id"])).stdout
-    assert "+8613911112222" in text
-    assert "evil@attacker.test" not in text and "13055556666" not in text
-    assert {r for m in smtp.received for r in m.recipients} == {"owner@example.org"}
+    supportbot(config, "run", "--once")
+    messages = {m["message_id"]: m for m in json_lines(supportbot(config, "messages", "list", "--json").stdout)}
+    lookalike, smuggler = messages["<hostile-2@attacker.test>"], messages["<hostile-3@attacker.test>"]
+    assert lookalike["sender"] == '"x li.hua@example.com"@attacker.test'
+    assert lookalike["ticket"] != reference                   # did not join li.hua's ticket
+    assert smuggler["sender"] == '"a rcpt to:<victim@evil.test> b"@attacker.test'
+    recipients = [r for mail in smtp.received for r in mail.recipients]
+    assert "victim@evil.test" not in recipients and not any("attacker.test" in r for r in recipients)
+    assert [m.recipients for m in of_kind(smtp.received)] == [["li.hua@example.com"]]   # her own only
+    # The refused acknowledgements are on the tickets' trails, for staff.
+    for hostile in (lookalike, smuggler):
+        detail = json.loads(supportbot(config, "tickets", "show", hostile["ticket"]).stdout)
+        failed = [e for e in detail["audit"] if e["action"] == "mail.failed"]
+        assert failed and "quoted local part" in json.dumps(failed, ensure_ascii=False)
 
 
-DSN = ("From: Mail Delivery System <MAILER-DAEMON@attacker.test>\r\nTo: support@esl.example\r\n"
-       "Subject: Undelivered Mail Returned to Sender\r\nMessage-ID: <dsn-1@attacker.test>\r\nMIME-Version: 1.0\r\n"
-       'Content-Type: multipart/report; report-type=delivery-status; boundary="b1"\r\n\r\n'
-       "--b1\r\nContent-Type: text/plain\r\n\r\nYour message could not be delivered.\r\n"
-       "--b1\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; attacker.test\r\n\r\n"
-       "Final-Recipient: rfc822; victim@example.org\r\nAction: failed\r\nStatus: 5.1.1\r\n"
-       "--b1\r\nContent-Type: text/rfc822-headers\r\n\r\nMessage-ID: {returned}\r\nTo: victim@example.org\r\n"
-       "--b1--\r\n")
+@pytest.mark.parametrize("from_header", ["=?utf-8?B?broken", "", "Bob <bob@x.org> trailing junk"])
+def test_no_usable_sender_means_no_ticket_and_no_mail_but_staff_see_it(setup, from_header):
+    config, dovecot, smtp = setup
+    dovecot.append(_raw(from_header, "Delete my data", 4))
+    dovecot.append(mailgen.request(5))
+    supportbot(config, "run", "--once")
+    tickets = json_lines(supportbot(config, "tickets", "list", "--json").stdout)
+    assert [t["requester"] for t in tickets] == ["user5@example.org"]
+    assert {r for m in smtp.received for r in m.recipients} == {"user5@example.org"}
+    quarantined = json_lines(supportbot(config, "quarantine", "list").stdout)
+    assert len(quarantined) == 1 and quarantined[0]["reason"].startswith("no usable sender")
+    assert quarantined[0]["subject"] == "Delete my data"
 
 
-def test_a_forged_bounce_silences_nobody_and_a_real_one_suppresses(tmp_path, dovecot, smtp):
-    config = _config(tmp_path, dovecot, smtp)
-    dovecot.append(_mail("victim@example.org", "Delete my account", "Please delete my account.", "<v1@example.org>"))
+def test_an_internationalised_sender_is_acknowledged_between_others(setup):
+    config, dovecot, smtp = setup
+    dovecot.append(mailgen.request(6))
+    dovecot.append(_raw("李华 <李华@example.cn>", "删除我的账号", 7))
+    dovecot.append(mailgen.request(8))
+    done = supportbot(config, "run", "--once")
+    assert "failed: 0" in done.stdout
+    assert [m.recipients for m in of_kind(smtp.received)] == [
+        ["user6@example.org"], ["李华@example.cn"], ["user8@example.org"]]
     supportbot(config, "run", "--once")
-    [ack] = [m.message for m in of_kind(smtp.received) if "victim@example.org" in m.recipients]
-    dovecot.append(DSN.format(returned="<guessed@esl.example>").encode())
-    dovecot.append(_mail("postmaster@attacker.test", "Undeliverable: your mail",
-                         "Delivery to victim@example.org failed permanently: 550 5.1.1 user unknown.",
-                         "<pm-1@attacker.test>", Return_Path="<>"))
-    supportbot(config, "run", "--once")
-    assert supportbot(config, "suppressions", "list").stdout.strip() == ""
-    machine = [m for m in json_lines(supportbot(config, "messages", "list", "--json").stdout)
-               if m["message_id"] in ("<dsn-1@attacker.test>", "<pm-1@attacker.test>")]
-    assert len(machine) == 2 and all(m["machine_mail"] and m["ticket"] is None for m in machine)
-    dovecot.append(_mail("victim@example.org", "Copy of my data", "Please send me a copy of my data.",
-                         "<v2@example.org>"))
-    supportbot(config, "run", "--once")
-    assert len([m for m in of_kind(smtp.received) if "victim@example.org" in m.recipients]) == 2
-
-    # A bounce that returns our acknowledgement's Message-ID is ours: the address is suppressed.
-    dovecot.append(DSN.format(returned=ack["Message-ID"]).replace("dsn-1", "dsn-2").encode())
-    supportbot(config, "run", "--once")
-    [row] = json_lines(supportbot(config, "suppressions", "list").stdout)
-    assert (row["address"], row["bounce_message_id"]) == ("victim@example.org", "<dsn-2@attacker.test>")
+    assert len(of_kind(smtp.received)) == 3                   # nothing sent again

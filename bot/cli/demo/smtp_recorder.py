@@ -58,8 +58,10 @@ class RecordingSmtpServer:
     """Binds to port 0 on 127.0.0.1 in its own thread; `port` is known after start()."""
 
     def __init__(self, host: str = "127.0.0.1", *, port: int = 0,
-                 on_accept: Callable[[ReceivedMail], None] | None = None, clock: Clock | None = None) -> None:
+                 on_accept: Callable[[ReceivedMail], None] | None = None, clock: Clock | None = None,
+                 smtputf8: bool = True) -> None:
         self.host, self.port = host, port   # port 0: any free port; a fixed one to come back after stop()
+        self.smtputf8 = smtputf8            # False: a server that does not offer SMTPUTF8 (RFC 6531)
         self.handler = _Handler(on_accept=on_accept, clock=clock or SystemClock())
         self._loop = asyncio.new_event_loop()
         self._server: asyncio.AbstractServer | None = None
@@ -74,7 +76,7 @@ class RecordingSmtpServer:
 
     async def _serve(self) -> asyncio.AbstractServer:
         return await self._loop.create_server(
-            lambda: SMTP(self.handler, hostname="recorder.test", enable_SMTPUTF8=True), self.host, self.port)
+            lambda: SMTP(self.handler, hostname="recorder.test", enable_SMTPUTF8=self.smtputf8), self.host, self.port)
 
     @property
     def received(self) -> list[ReceivedMail]:

@@ -19,6 +19,7 @@ from bot.config import Settings
 from bot.intake.fetcher import drain_folder
 from bot.store.models import AuditEvent, InboundMessage, MailboxState, Ticket
 from bot.mail.context import Location
+from bot.mail.parse import parse_message
 from tests.conftest import CORPORA
 from tests.support.memory_mailbox import MemoryMailbox
 from tests.support.pipeline_flow import Flow, make_app
@@ -226,4 +227,8 @@ def test_every_corpus_and_stdlib_message_goes_through_the_whole_pipeline(engine,
         assert row.status in ("handled", "quarantined"), name
         assert row.status == "handled" or row.quarantine_reason, name
     assert len(names) - len(stored) == report.outcomes["duplicate"]
-    assert report.outcomes["quarantined"] <= len(samples) // 20, report.outcomes   # the odd one, not many
+    # Many test messages have no From at all (or an ambiguous one): no usable sender, kept for staff.
+    # Those aside, quarantine is for the odd one, not many.
+    no_sender = [row for row in stored.values() if (row.quarantine_reason or "").startswith("no usable sender")]
+    assert all(parse_message(row.raw).from_address == "" for row in no_sender)
+    assert report.outcomes["quarantined"] - len(no_sender) <= len(samples) // 20, report.outcomes

@@ -82,7 +82,7 @@ BOUNCES = (_glob("sisimai-set-of-emails/*/lhost-*.eml") + _glob("sisimai-set-of-
               "bounceparser-perl/exchange.unknown.msg", "bounceparser-perl/iis-multiple-bounce.msg",
               "bounceparser-perl/user-unknown-polish.msg", "bounceparser-perl/warning-1.msg",
               "mimekit/messages/bounce.txt", "webklex-php-imap/example_bounce.eml",
-              "webklex-php-imap/issue-462.eml", "spamscope-mail-parser/mail_malformed_2",
+              "spamscope-mail-parser/mail_malformed_2",
               "enmime/mail/multipart-wo-boundary.raw", "php-mime-mail-parser/failure.eml",
               "mikel-mail/mime_emails/raw_email_with_mimepart_without_content_type.eml"])
 AUTO_REPLIES = (_glob("sisimai-set-of-emails/bsd/rfc3834-*.eml")
@@ -99,6 +99,13 @@ OTHER_MACHINE_MAIL = (["flanker/disposition-notification.eml", "mimekit/messages
 PEOPLE = (["sisimai-set-of-emails/not/is-not-bounce-01.eml", "sisimai-set-of-emails/not/is-not-bounce-02.eml"]
           + _glob("talon/standard_replies/*.eml") + _glob("webklex-php-imap/thread_*.eml")
           + _glob("django-helpdesk/*.eml"))
+
+
+def test_a_bounce_whose_from_names_nobody_usable_is_for_staff():
+    # 'From: "postmaster@" <sending_domain.tld postmaster@sending_domain.tld>' is no address (RFC 5322):
+    # no sender, so the intake quarantines it as "no usable sender" (bot.intake.stages.require_sender).
+    message = _message("webklex-php-imap/issue-462.eml")
+    assert message.from_address == "" and "not dot-atom" in message.sender_refusal
 
 
 @pytest.mark.parametrize("relative", BOUNCES)
