@@ -10,6 +10,7 @@ from sqlalchemy.sql.elements import TextClause
 from sqlalchemy.sql.util import find_tables
 from sqlmodel import Session, select
 
+from bot.audit_chain import link
 from bot.models import AuditEvent
 
 _PENDING = "audit.pending"   # session.info key: events recorded, not yet written
@@ -43,6 +44,7 @@ def write_pending(session: OrmSession) -> None:
     rows = session.info.pop(_PENDING, None)
     if rows:
         session.flush()
+        link(session, rows)
         session.execute(insert(_TABLE), rows)
 
 

@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 
 from bot.config import ConfigError, Settings, load_settings
+from bot.cli_audit import register as register_audit
 from bot.cli_classify import register as register_classify
 from bot.cli_drafts import register as register_drafts
 from bot.cli_quarantine import register as register_quarantine
@@ -176,3 +177,4 @@ register_suppressions(app)
 register_web(app)
 register_retention(app)
 register_quarantine(app)
+register_audit(app)
