@@ -29,10 +29,19 @@ def canonical_at(at: datetime | str) -> str:
 
 def row_hash(prev: str, at, actor: str, action: str, ticket_id, inbound_id, detail: str) -> str:
     """sha256 over the previous hash and the row's fields, one a line: actor and action carry their
-    length (no text can pass for another field), detail comes last and may hold anything."""
+    length (no text can pass for another field); the detail enters as its own sha256, so that a copy
+    may withhold a detail (another person's data) and still be checked."""
     at = at if at.__class__ is str else canonical_at(at)
+    return chain_hash(prev, at, actor, action, ticket_id, inbound_id, detail_hash(detail))
+
+
+def detail_hash(detail: str) -> str:
+    return _sha256(detail.encode()).hexdigest()
+
+
+def chain_hash(prev: str, at: str, actor: str, action: str, ticket_id, inbound_id, detail_sha256: str) -> str:
     return _sha256(f"{prev}\n{at}\n{ticket_id}\n{inbound_id}\n{len(actor)}:{actor}\n"
-                   f"{len(action)}:{action}\n{detail}".encode()).hexdigest()
+                   f"{len(action)}:{action}\n{detail_sha256}".encode()).hexdigest()
 
 
 def link(session: Session, rows: list[dict]) -> None:
