@@ -14,6 +14,7 @@ from bot.config import ConfigError, Settings, load_settings
 from bot.cli_audit import register as register_audit
 from bot.cli_classify import register as register_classify
 from bot.cli_drafts import register as register_drafts
+from bot.cli_evidence import register as register_evidence
 from bot.cli_quarantine import register as register_quarantine
 from bot.cli_sla import register as register_sla
 from bot.cli_suppressions import register as register_suppressions
@@ -178,3 +179,4 @@ register_web(app)
 register_retention(app)
 register_quarantine(app)
 register_audit(app)
+register_evidence(tickets_app)
