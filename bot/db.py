@@ -15,6 +15,7 @@ from sqlmodel import Session, SQLModel, create_engine
 
 from bot import models  # noqa: F401  (registers the tables)
 from bot.locks import schema_lock
+from bot.processors import models as processor_models  # noqa: F401  (deletion notices' states)
 from bot.write_lock import take_write_lock  # noqa: F401  (here since before it had a module)
 from bot.sla import models as sla_models  # noqa: F401  (the SLA tables)
 from bot.web import models as web_models  # noqa: F401  (staff sessions, cookie key)

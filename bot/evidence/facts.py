@@ -11,12 +11,13 @@ from bot.audit_chain import chain_hash, canonical_at, detail_hash
 from bot.config import Settings
 from bot.evidence.redact import audit_detail
 from bot.models import AuditEvent, Challenge, InboundMessage, OutboxMessage, Ticket
+from bot.processors.models import ProcessorNotice
 from bot.sla.models import TicketSla
 from bot.verify.sms import SMS_KIND, shown_recipient
 
 VERIFICATION = ("account.match", "verification.")
 CODE_KINDS = ("challenge", SMS_KIND)   # their copy is emptied once delivered (bot/send_results.py)
-DECISIONS = ("draft.approved", "draft.rejected", "ticket.reclassified", "sla.extended", "ticket.assigned",
+DECISIONS = ("processor.answered", "processor.checked", "processor.escalated", "draft.approved", "draft.rejected", "ticket.reclassified", "sla.extended", "ticket.assigned",
              "deletion.scheduled", "action.done", "action.failed", "sla.completed", "verification.refused")
 
 
@@ -32,6 +33,7 @@ class Facts:
     notices: list[dict] = field(default_factory=list)
     purges: list[dict] = field(default_factory=list)
     audit: list[dict] = field(default_factory=list)   # rows as the pack holds them, with their hashes
+    answer_ids: set[int] = field(default_factory=set)   # processors' answers: theirs to show
     chain_intact: bool = True
     chain_break: int | None = None
 
@@ -56,11 +58,25 @@ def gather(session: Session, settings: Settings, ticket: Ticket) -> Facts:
     facts.acknowledged = next((o for o in outbox if o.kind == "ack"), None)
     facts.sent = [{"id": o.id, "kind": o.kind, "to": shown_recipient(o.kind, o.to_address), "subject": o.subject,
                    "queued_at": o.created_at, "sent_at": o.sent_at, "status": o.status} for o in outbox]
-    # The processors' states (bot/processors) fill these in; a notice alone is "sent".
-    facts.notices = [dict(s, party=None, state=None, answered_at=None, checked_by=None, reminders=0)
-                     for s in facts.sent if s["kind"] == "third-party-notice"]
+    facts.notices = processor_states(session, ticket.id, facts.sent)
+    facts.answer_ids = set(session.exec(select(ProcessorNotice.answer_inbound_id).where(
+        ProcessorNotice.ticket_id == ticket.id, ProcessorNotice.answer_inbound_id.is_not(None))))
     _read_trail(session, facts)
     return facts
+
+
+def processor_states(session: Session, ticket_id: int, sent: list[dict]) -> list[dict]:
+    """Each notice with its processor's state; notices from before tokens existed show as sent only."""
+    by_outbox = {s["id"]: s for s in sent}
+    rows = session.exec(select(ProcessorNotice).where(ProcessorNotice.ticket_id == ticket_id)
+                        .order_by(ProcessorNotice.id)).all()
+    tracked = {n.outbox_id for n in rows}
+    states = [dict(by_outbox.get(n.outbox_id, {"queued_at": n.sent_at, "sent_at": None, "status": ""}),
+                   party=n.party, to=n.email, state=n.state, answered_at=n.answered_at, checked_by=n.checked_by,
+                   reminders=n.reminders, escalated_at=n.escalated_at) for n in rows]
+    return states + [dict(s, party=None, state=None, answered_at=None, checked_by=None, reminders=0,
+                          escalated_at=None)
+                     for s in sent if s["kind"] == "third-party-notice" and s["id"] not in tracked]
 
 
 def _read_trail(session: Session, facts: Facts) -> None:
@@ -94,7 +110,7 @@ def messages(session: Session, facts: Facts) -> list[dict]:
     found = []
     for m in session.exec(select(InboundMessage).where(InboundMessage.ticket_id == facts.ticket.id)
                           .order_by(InboundMessage.id)):
-        mine = m.sender.lower() in facts.own_addresses
+        mine = m.sender.lower() in facts.own_addresses or m.id in facts.answer_ids
         found.append({"direction": "in", "who": m.sender if mine else "another sender", "at": m.received_at,
                       "raw": m.raw if mine else b"", "withheld": "" if mine else "other"})
     for o in session.exec(select(OutboxMessage).where(OutboxMessage.ticket_id == facts.ticket.id)

@@ -48,6 +48,7 @@ class MessageContext:
     ticket: Ticket | None = None
     opened_ticket: bool = False
     classification: Classification | None = None
+    processor_answer: bool = False   # a processor answering a deletion notice (bot/processors/intake.py)
     outbox: list[OutboxMessage] = field(default_factory=list)
 
     @property

@@ -1,5 +1,5 @@
-"""Intake stages, in order: parse, store, spot machine mail (and bounces), thread, classify, link duplicates,
-open ticket, acknowledge, verify."""
+"""Intake stages, in order: parse, store, spot machine mail (and bounces), thread, note processors' answers,
+classify, link duplicates, open ticket, acknowledge, verify."""
 from __future__ import annotations
 
 import hashlib
@@ -17,6 +17,7 @@ from bot.mail.subject import find_ticket_references
 from bot.models import InboundMessage, OutboxMessage, Ticket
 from bot.pipeline.context import Duplicate, MessageContext, Quarantine, inbound_id
 from bot.pipeline.duplicates import link_duplicate
+from bot.processors.intake import note_processor_answer
 from bot.suppressions import note_bounce
 from bot.tickets import open_ticket
 from bot.outbox import queue_acknowledgement
@@ -131,7 +132,7 @@ def acknowledge(ctx: MessageContext, session: Session, deps: Pipeline) -> None:
 
 def verify_requester(ctx: MessageContext, session: Session, deps: Pipeline) -> None:
     """Rights requests start verification; replies may carry a code or the details we asked for."""
-    if ctx.machine_reason or ctx.ticket is None:
+    if ctx.machine_reason or ctx.ticket is None or ctx.processor_answer:
         return
     if not ctx.opened_ticket:
         verification.follow_up(session, ctx, deps)
@@ -141,5 +142,5 @@ def verify_requester(ctx: MessageContext, session: Session, deps: Pipeline) -> N
         create_draft(session, ctx.ticket, deps)  # nothing to prove: staff write the answer
 
 
-STAGES = (parse, store, spot_machine_mail, note_bounce, thread, classify, link_duplicate, open_new_ticket,
+STAGES = (parse, store, spot_machine_mail, note_bounce, thread, note_processor_answer, classify, link_duplicate, open_new_ticket,
           acknowledge, verify_requester)

@@ -11,6 +11,7 @@ from bot.accounts.phones import mask_phone
 from bot.app import App
 from bot.mail.parse import parse_message
 from bot.models import AuditEvent, Challenge, Draft, DraftAttachment, InboundMessage, OutboxMessage, Ticket
+from bot.processors.models import ProcessorNotice
 from bot.sla import days_left
 from bot.verify.sms import shown_recipient
 
@@ -74,6 +75,11 @@ def audit_trail(session: Session, ticket_id: int) -> list[dict]:
     return [{"at": e.at, "actor": e.actor, "action": e.action, "detail": json.loads(e.detail)} for e in events]
 
 
+def processor_rows(session: Session, ticket_id: int) -> list[ProcessorNotice]:
+    return list(session.exec(select(ProcessorNotice).where(ProcessorNotice.ticket_id == ticket_id)
+                             .order_by(ProcessorNotice.id)))
+
+
 def ticket_page(session: Session, app: App, reference: str) -> dict | None:
     ticket = find_ticket(session, reference)
     if ticket is None:
@@ -97,4 +103,5 @@ def ticket_page(session: Session, app: App, reference: str) -> dict | None:
         "challenge": challenge,
         "match": matches[-1] if matches else None,
         "audit": trail,
+        "processors": processor_rows(session, ticket.id),
     }

@@ -6,6 +6,7 @@ import io
 import json
 import time
 import zipfile
+from datetime import timedelta
 
 import pytest
 from sqlmodel import Session, select
@@ -19,6 +20,8 @@ from bot.drafts.approve import approve
 from bot.evidence.pack import write_pack
 from bot.mail.sink import SmtpSink
 from bot.models import Draft, StaffUser, Ticket
+from bot.processors.models import ProcessorNotice
+from bot.processors.notices import remind
 from bot.retention import run_purge
 from bot.sender import drain_outbox
 from bot.sla.models import TicketSla
@@ -49,6 +52,15 @@ def deletion_by_code(app, flow, smtp, *, chinese: bool) -> tuple[Ticket, str]:
         draft = session.exec(select(Draft).where(Draft.ticket_id == ticket.id, Draft.status == "pending")).one()
         approve(session, draft.id, app.pipeline, actor="staff:li@esl.example")
     send_all(app, smtp)
+    with Session(app.engine) as s:
+        sms, analytics = s.exec(select(ProcessorNotice).order_by(ProcessorNotice.id)).all()
+    flow.send(mail("privacy@sms.example", "Re: deletion", "We have deleted all data of this user.", "<p1@sms>",
+                   In_Reply_To=sms.message_id))
+    app.clock.advance(timedelta(days=7))
+    with transaction(app.sessions) as session:   # Analytics is silent: one reminder
+        assert remind(session, settings=app.settings, now=app.clock.now(), renderer=app.pipeline.renderer)
+    send_all(app, smtp)
+    flow.send(mail("dpo@analytics.example", f"回复 ({analytics.token})", "该用户数据已删除。", "<p2@an>"))
     return flow.ticket(2), code
 
 
@@ -90,16 +102,21 @@ def test_pack_of_a_deletion_request_holds_every_item_and_nothing_else(deletion_a
     english = summary[summary.index('id="summary-en"'):]
     for fact in ("Arrived", "Acknowledged", "code by email", "owner@example.org", "staff:li@esl.example",
                  "draft.approved", "deletion.scheduled", "reply-deletion", "third-party-notice", "Due",
-                 "in time", "privacy@sms.example", "dpo@analytics.example"):
+                 "in time", "SMS gateway", "Analytics", "processor-reminder", "processor.answered"):
         assert fact in english, fact
+    states = {n["party"]: (n["state"], n["reminders"]) for n in facts.notices}
+    assert states == {"SMS gateway": ("confirmed", 0), "Analytics": ("confirmed", 1)}
+    assert english.count("<td>confirmed</td>") == 2
     assert ('id="summary-zh"' in summary) == chinese
     if chinese:
         assert "收到时间" in summary and "按时" in summary and "删除通知" in summary
     emls = [name for name in files if name.endswith(".eml")]
     kinds = [s["kind"] for s in facts.sent]
-    assert len(emls) == 2 + len(kinds) - 1   # the request, the code reply; what we sent but the code mail
+    # The request, the code reply, the two answers; what we sent but the code mail.
+    assert len(emls) == 4 + len(kinds) - 1
     assert "not kept: it carried a one-time code" in summary
     assert {"ack", "challenge", "reply-deletion"} <= set(kinds) and kinds.count("third-party-notice") == 2
+    assert kinds.count("processor-reminder") == 1
     rows = [json.loads(line) for line in files["audit.jsonl"].decode().splitlines()]
     check_chain(rows)
     assert json.loads(files["chain-head.json"])["head"] == rows[-1]["row_hash"] and facts.chain_intact
@@ -121,7 +138,7 @@ def test_pack_of_a_purged_ticket_says_what_went_and_when(deletion_app, flow, smt
     files, facts = unpack(deletion_app, ticket)
     summary = files["summary.html"].decode()
     assert "Purged under retention" in summary and f"{facts.purges[0]['at']:%Y-%m-%d}" in summary
-    assert "messages: 2" in summary and not [n for n in files if n.endswith(".eml")]
+    assert "messages: 4" in summary and not [n for n in files if n.endswith(".eml")]
     assert "purged under retention" in summary   # each message listed, its file gone
     check_chain([json.loads(line) for line in files["audit.jsonl"].decode().splitlines()])
 
@@ -133,7 +150,7 @@ def test_evidence_command_writes_the_zip_quickly(tmp_path, clock, smtp):
     app = make_app(engine, clock, tmp_path, deletion={"third_parties": PROCESSORS})
     flow = Flow(app)
     deletion_by_code(app, flow, smtp, chinese=False)
-    for n in range(14):   # 16 messages in, 5 kept copies of ours out
+    for n in range(12):   # 16 messages in, 6 kept copies of ours out
         flow.send(mail("owner@example.org", "Re: [ESL-000002]", f"Any news? {n}", f"<f{n}@x>",
                        In_Reply_To="<d1@x>"))
     out = tmp_path / "pack.zip"

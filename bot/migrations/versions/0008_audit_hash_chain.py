@@ -1,4 +1,5 @@
-"""audit trail hash chain: prev_hash and row_hash on every audit row, existing rows hashed in order
+"""audit trail hash chain (prev_hash and row_hash on every audit row, existing rows hashed in order);
+processors' deletion notices and their confirmations (processornotice)
 
 Revision ID: 0008
 Revises: 0004
@@ -6,6 +7,9 @@ Create Date: 2026-12-03
 """
 from alembic import op
 import sqlalchemy as sa
+import sqlmodel
+
+import bot.models
 
 from bot.audit_chain import row_hash
 
@@ -24,6 +28,39 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('row_hash', sa.String(), nullable=False, server_default=''))
         batch_op.create_index('ix_auditevent_chain', ['ticket_id', 'id'], unique=False)
     _hash_existing_rows(op.get_bind())
+    _processor_notices()
+
+
+def _processor_notices() -> None:
+    text, when = sqlmodel.sql.sqltypes.AutoString(), bot.models.UTCDateTime(timezone=True)
+    op.create_table('processornotice',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('ticket_id', sa.Integer(), nullable=False),
+    sa.Column('party', text, nullable=False),
+    sa.Column('email', text, nullable=False),
+    sa.Column('token', text, nullable=False),
+    sa.Column('message_id', text, nullable=False),
+    sa.Column('outbox_id', sa.Integer(), nullable=True),
+    sa.Column('sent_at', when, nullable=False),
+    sa.Column('state', text, nullable=False),
+    sa.Column('answer_inbound_id', sa.Integer(), nullable=True),
+    sa.Column('answered_at', when, nullable=True),
+    sa.Column('answer_text', text, nullable=False),
+    sa.Column('checked_by', text, nullable=True),
+    sa.Column('checked_at', when, nullable=True),
+    sa.Column('reminders', sa.Integer(), nullable=False),
+    sa.Column('last_reminded_at', when, nullable=True),
+    sa.Column('escalated_at', when, nullable=True),
+    sa.ForeignKeyConstraint(['answer_inbound_id'], ['inboundmessage.id'], ),
+    sa.ForeignKeyConstraint(['outbox_id'], ['outboxmessage.id'], ),
+    sa.ForeignKeyConstraint(['ticket_id'], ['ticket.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('token')
+    )
+    with op.batch_alter_table('processornotice', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_processornotice_message_id'), ['message_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_processornotice_state'), ['state'], unique=False)
+        batch_op.create_index(batch_op.f('ix_processornotice_ticket_id'), ['ticket_id'], unique=False)
 
 
 def _hash_existing_rows(conn) -> None:
@@ -49,6 +86,7 @@ def _hash_existing_rows(conn) -> None:
 
 
 def downgrade() -> None:
+    op.drop_table('processornotice')
     with op.batch_alter_table('auditevent', schema=None) as batch_op:
         batch_op.drop_index('ix_auditevent_chain')
         batch_op.drop_column('row_hash')
