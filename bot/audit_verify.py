@@ -26,7 +26,7 @@ class Break:
 
 @dataclass
 class Walk:
-    rows: int = 0
+    rows: int = 0          # read (when broken: up to the end of the batch holding the break)
     chains: int = 0
     broken: Break | None = None
 

@@ -99,7 +99,7 @@ def _read_trail(session: Session, facts: Facts) -> None:
         event = {"at": e.at, "actor": e.actor, "action": e.action, "detail": detail}
         if e.action.startswith(VERIFICATION):
             facts.verification.append(event)
-        if e.action in DECISIONS or e.actor.startswith("staff:"):
+        if e.action in DECISIONS or (e.actor.startswith("staff:") and not e.action.startswith("mail.")):
             facts.decisions.append(event)
         if e.action == "retention.purged":
             facts.purges.append(event)

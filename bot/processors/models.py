@@ -4,12 +4,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Optional
 
+from sqlalchemy import Column
 from sqlmodel import Field, SQLModel
 
-from bot.models import _utc
+from bot.models import UTCDateTime
 
 WAITING = "waiting"
 STATES = (WAITING, "confirmed", "refused", "question", "escalated")
+
+
+def _utc(**kw):
+    return Field(sa_column=Column(UTCDateTime(), **kw))
 
 
 class ProcessorNotice(SQLModel, table=True):

@@ -132,13 +132,13 @@ def test_savepoint_rollback_keeps_the_chain_whole(engine, clock):
     assert _walk(engine).broken is None and _walk(engine).rows == 2
 
 
-def test_migration_hashes_existing_rows_in_order(tmp_path, clock):
-    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+def test_migration_hashes_existing_rows_in_order(database_url, clock):
+    engine = make_engine(database_url)
     with engine.begin() as conn:
         command.upgrade(alembic_config(conn), "0004")
         conn.execute(text("INSERT INTO ticket (reference, subject, kind, labels, confidence, needs_triage, status, "
                           "requester, language, received_at, due_at, verification) VALUES ('ESL-000001', '', "
-                          "'access', 'access', 1, 0, 'open', 'a@example.org', 'en', '2026-01-01 00:00:00.000000', "
+                          "'access', 'access', 1, false, 'open', 'a@example.org', 'en', '2026-01-01 00:00:00.000000', "
                           "'2026-02-01 00:00:00.000000', 'pending')"))
         for n in range(3):
             conn.execute(text("INSERT INTO auditevent (at, actor, action, ticket_id, detail) VALUES "
