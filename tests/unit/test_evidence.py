@@ -19,7 +19,7 @@ from bot.db import init_db, make_engine, transaction
 from bot.drafts.approve import approve
 from bot.evidence.pack import write_pack
 from bot.mail.sink import SmtpSink
-from bot.models import Draft, StaffUser, Ticket
+from bot.models import Draft, OutboxMessage, StaffUser, Ticket
 from bot.processors.models import ProcessorNotice
 from bot.processors.notices import remind
 from bot.retention import run_purge
@@ -61,6 +61,10 @@ def deletion_by_code(app, flow, smtp, *, chinese: bool) -> tuple[Ticket, str]:
         assert remind(session, settings=app.settings, now=app.clock.now(), renderer=app.pipeline.renderer)
     send_all(app, smtp)
     flow.send(mail("dpo@analytics.example", f"回复 ({analytics.token})", "该用户数据已删除。", "<p2@an>"))
+    with Session(app.engine) as s:   # someone else answers our acknowledgement: threaded, never in the pack
+        ack = s.exec(select(OutboxMessage).where(OutboxMessage.ticket_id == 2, OutboxMessage.kind == "ack")).one()
+    flow.send(mail("stranger@example.net", "Re: ack", "STRANGER-MARK my own story", "<s1@x>",
+                   In_Reply_To=ack.message_id))
     return flow.ticket(2), code
 
 
@@ -122,7 +126,9 @@ def test_pack_of_a_deletion_request_holds_every_item_and_nothing_else(deletion_a
     assert json.loads(files["chain-head.json"])["head"] == rows[-1]["row_hash"] and facts.chain_intact
     assert {r["ticket_id"] for r in rows} == {ticket.id}
     everything = b"".join(files.values())
-    for secret in (code, f"{code[:4]}-{code[4:]}", "OTHER-PERSON-MARK", "someone@example.org", "13900139000"):
+    assert "withheld: another person" in summary
+    for secret in (code, f"{code[:4]}-{code[4:]}", "OTHER-PERSON-MARK", "someone@example.org", "13900139000",
+                   "STRANGER-MARK", "stranger@example.net"):
         assert secret.encode() not in everything, secret
     with Session(deletion_app.engine) as s:
         password_hash = s.exec(select(StaffUser.password_hash)).first()
@@ -138,7 +144,7 @@ def test_pack_of_a_purged_ticket_says_what_went_and_when(deletion_app, flow, smt
     files, facts = unpack(deletion_app, ticket)
     summary = files["summary.html"].decode()
     assert "Purged under retention" in summary and f"{facts.purges[0]['at']:%Y-%m-%d}" in summary
-    assert "messages: 4" in summary and not [n for n in files if n.endswith(".eml")]
+    assert "messages: 5" in summary and not [n for n in files if n.endswith(".eml")]
     assert "purged under retention" in summary   # each message listed, its file gone
     check_chain([json.loads(line) for line in files["audit.jsonl"].decode().splitlines()])
 
@@ -150,7 +156,7 @@ def test_evidence_command_writes_the_zip_quickly(tmp_path, clock, smtp):
     app = make_app(engine, clock, tmp_path, deletion={"third_parties": PROCESSORS})
     flow = Flow(app)
     deletion_by_code(app, flow, smtp, chinese=False)
-    for n in range(12):   # 16 messages in, 6 kept copies of ours out
+    for n in range(11):   # 16 messages in (one withheld), 6 kept copies of ours out
         flow.send(mail("owner@example.org", "Re: [ESL-000002]", f"Any news? {n}", f"<f{n}@x>",
                        In_Reply_To="<d1@x>"))
     out = tmp_path / "pack.zip"
