@@ -8,8 +8,8 @@ ticket's rows alone (e.g. in its evidence pack) can be checked without anybody e
 """
 from __future__ import annotations
 
-from hashlib import sha256 as _sha256
 from datetime import datetime, timezone
+from hashlib import sha256 as _sha256
 
 from sqlalchemy.orm import Session
 

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
-from bot.audit_chain import chain_hash, canonical_at, detail_hash
+from bot.audit_chain import canonical_at, chain_hash, detail_hash
 from bot.config import Settings
 from bot.evidence.redact import audit_detail
 from bot.models import AuditEvent, Challenge, InboundMessage, OutboxMessage, Ticket

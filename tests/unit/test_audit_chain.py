@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from alembic import command
 from sqlalchemy import text
-from sqlmodel import Session, SQLModel
+from sqlmodel import Session
 from typer.testing import CliRunner
 
 from bot import audit

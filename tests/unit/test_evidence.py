@@ -24,7 +24,6 @@ from bot.processors.models import ProcessorNotice
 from bot.processors.notices import remind
 from bot.retention import run_purge
 from bot.sender import drain_outbox
-from bot.sla.models import TicketSla
 from bot.web.auth import add_user
 from tests.support.cli_app import cli_with
 from tests.support.pipeline_flow import Flow, mail, make_app

@@ -7,14 +7,13 @@ import pytest
 from sqlmodel import Session, select
 
 from bot.db import transaction
-from bot.models import AuditEvent, InboundMessage, Ticket
+from bot.drafts.approve import approve
+from bot.models import AuditEvent, Draft, InboundMessage, Ticket
 from bot.processors.models import ProcessorNotice
 from bot.processors.notices import remind
 from bot.sla.digest_mail import queue_digest
 from tests.support.pipeline_flow import TRUSTED_PASS, Flow, mail, make_app
 from tests.unit.test_drafts import decide
-from bot.drafts.approve import approve
-from bot.models import Draft
 
 PROCESSORS = [{"name": "SMS gateway", "email": "privacy@sms.example"},
               {"name": "Analytics", "email": "dpo@analytics.example"}]

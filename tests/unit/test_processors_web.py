@@ -2,14 +2,12 @@
 from __future__ import annotations
 
 import pytest
-from sqlmodel import Session, select
 
 from bot.db import transaction
-from bot.processors.models import ProcessorNotice
 from bot.web.auth import add_user
-from tests.support.pipeline_flow import make_app, mail
+from tests.support.pipeline_flow import mail, make_app
 from tests.unit.test_processors import PROCESSORS, approved_deletion, events, notices
-from tests.unit.test_web_helpers import MANAGER, PASSWORD, STAFF, anon, client, fast_hashes, flow, post  # noqa: F401
+from tests.unit.test_web_helpers import PASSWORD, STAFF, anon, client, fast_hashes, flow, post  # noqa: F401
 
 
 @pytest.fixture

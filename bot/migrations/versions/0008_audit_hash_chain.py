@@ -5,14 +5,12 @@ Revision ID: 0008
 Revises: 0004
 Create Date: 2026-12-03
 """
-from alembic import op
 import sqlalchemy as sa
 import sqlmodel
+from alembic import op
 
 import bot.models
-
 from bot.audit_chain import row_hash
-
 
 revision = '0008'
 down_revision = '0004'
