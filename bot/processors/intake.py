@@ -1,7 +1,7 @@
 """The intake stage that recognises a processor's answer to a deletion notice and records it.
 
-An answer threads by the notice's Message-ID (In-Reply-To/References) or its token (subject or
-text), and must come from the processor's own domain. Machine mail (auto-replies, bounces: the
+An answer threads by the notice's Message-ID (In-Reply-To/References), its token (subject or text)
+or the ticket reference in its subject, and must come from the processor's own domain. Machine mail (auto-replies, bounces: the
 rules in bot/mail/rules.py have already spoken) is noted on the ticket and never taken as an
 answer. The answer's classification is the rules' guess; staff check it on the ticket page."""
 from __future__ import annotations
@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from sqlmodel import Session, or_, select
 
 from bot import audit
+from bot.mail.subject import find_ticket_references
 from bot.models import Ticket
 from bot.pipeline.context import MessageContext, inbound_id
 from bot.processors.answers import classify_answer
@@ -21,18 +22,28 @@ if TYPE_CHECKING:
     from bot.pipeline.runner import Pipeline
 
 
-def find_notice(session: Session, ctx: MessageContext) -> ProcessorNotice | None:
+def find_notice(session: Session, ctx: MessageContext, prefix: str) -> ProcessorNotice | None:
+    """By the notice's Message-ID or token; else by the ticket reference in the subject, from the
+    domain of one of that ticket's processors (an answer whose client dropped both)."""
     msg = ctx.parsed
     ids = [i for i in (*msg.in_reply_to, *msg.references) if i]
     tokens = [f"P-{t}" for t in TOKEN.findall(f"{msg.subject}\n{msg.text}")][:5]
-    if not ids and not tokens:
+    if ids or tokens:
+        found = session.exec(select(ProcessorNotice).where(or_(
+            ProcessorNotice.message_id.in_(ids), ProcessorNotice.token.in_(tokens))).order_by(ProcessorNotice.id)).first()
+        if found is not None:
+            return found
+    references = find_ticket_references(msg.subject, prefix)[:5]
+    if not references:
         return None
-    return session.exec(select(ProcessorNotice).where(or_(
-        ProcessorNotice.message_id.in_(ids), ProcessorNotice.token.in_(tokens))).order_by(ProcessorNotice.id)).first()
+    candidates = session.exec(select(ProcessorNotice).join(Ticket, Ticket.id == ProcessorNotice.ticket_id)
+                              .where(Ticket.reference.in_(references)).order_by(ProcessorNotice.id))
+    return next((n for n in candidates if _domain(n.email) == _domain(msg.from_address)), None)
 
 
 def note_processor_answer(ctx: MessageContext, session: Session, deps: Pipeline) -> None:
-    if ctx.opened_ticket or (notice := find_notice(session, ctx)) is None:
+    prefix = deps.settings.tickets.reference_prefix
+    if ctx.opened_ticket or (notice := find_notice(session, ctx, prefix)) is None:
         return
     now, sender = deps.clock.now(), ctx.parsed.from_address
     if ctx.ticket is None:

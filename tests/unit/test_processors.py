@@ -92,6 +92,15 @@ def test_out_of_office_and_bounce_never_confirm(app, flow):
     assert len(events(app, "processor.machine_reply")) == 2 and not events(app, "processor.answered")
 
 
+def test_an_answer_with_only_the_ticket_reference_threads_by_the_processors_domain(app, flow):
+    approved_deletion(app, flow)
+    flow.send(mail("ops@sms.example", "Re: [ESL-000001] Deletion request", "The user's data has been deleted.",
+                   "<bare@sms>"))
+    assert [n.state for n in notices(app)] == ["confirmed", "waiting"]
+    with Session(app.engine) as s:
+        assert len(s.exec(select(Ticket)).all()) == 1   # no new ticket for the processor's mail
+
+
 def test_an_answer_from_another_domain_is_not_taken(app, flow):
     sms, _ = approved_deletion(app, flow)
     flow.send(mail("someone@elsewhere.example", f"Re: ({sms.token})", "We have deleted it.", "<x@else>"))
