@@ -12,6 +12,7 @@ from bot.models import AuditEvent, Draft, InboundMessage, Ticket
 from bot.processors.models import ProcessorNotice
 from bot.processors.notices import remind
 from bot.sla.digest_mail import queue_digest
+from tests.support import mailgen
 from tests.support.pipeline_flow import TRUSTED_PASS, Flow, mail, make_app
 from tests.unit.test_drafts import decide
 
@@ -81,15 +82,19 @@ def test_answers_thread_by_message_id_or_token_and_are_read_in_both_languages(ap
     assert len(flow.outbox("ack")) == acks and len(events(app, "processor.answered")) == 2
 
 
-def test_out_of_office_and_bounce_never_confirm(app, flow):
+def test_out_of_office_and_bounces_never_confirm(app, flow):
     sms, analytics = approved_deletion(app, flow)
     flow.send(mail("privacy@sms.example", "Automatic reply: deletion", "I am out of the office until Monday. "
                    "Your data has been deleted? I will answer when back.", "<ooo@sms>",
                    In_Reply_To=sms.message_id, Auto_Submitted="auto-replied"))
     flow.send(mail("dpo@analytics.example", f"自动回复：({analytics.token})", "我正在休假，数据已删除的确认稍后回复。",
                    "<ooo@an>", X_Autoreply="yes"))
+    bounce = mailgen.bounce(1).replace(b"mx.example.net>", b"sms.example>").replace(
+        b"Returned to Sender", f"Returned to Sender ({sms.token})".encode()).replace(
+        b"could not be delivered.", b"could not be delivered. The data was deleted?")
+    flow.send(bounce)
     assert [n.state for n in notices(app)] == ["waiting", "waiting"]
-    assert len(events(app, "processor.machine_reply")) == 2 and not events(app, "processor.answered")
+    assert len(events(app, "processor.machine_reply")) == 3 and not events(app, "processor.answered")
 
 
 def test_an_answer_with_only_the_ticket_reference_threads_by_the_processors_domain(app, flow):
