@@ -20,6 +20,8 @@ from bot.cli.retention import register as register_retention
 from bot.cli.verify import register as register_verify
 from bot.cli.mail import register as register_mail
 from bot.cli.faults import OneLineFaults
+from bot.cli.audit import register as register_audit
+from bot.cli.evidence import register as register_evidence
 from bot.logs import setup_logging
 from bot.cli.tables import json_line
 
@@ -182,3 +184,5 @@ register_web(app)
 register_retention(app)
 register_quarantine(app)
 register_mail(app)
+register_audit(app)
+register_evidence(tickets_app)

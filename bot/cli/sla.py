@@ -55,6 +55,7 @@ def digest(ctx: typer.Context,
     from bot.store.db import transaction
     from bot.mail.render import MailRenderer
     from bot.sla.digest import digest_figures
+    from bot.sla.processors import unconfirmed
     from bot.sla.digest_mail import queue_digest, render_digest
     if (preview is None) == (not send):
         errors.print("choose exactly one of --preview FILE.html, --send")
@@ -62,7 +63,7 @@ def digest(ctx: typer.Context,
     sessions = _sessions(ctx)
     if preview is not None:
         with sessions() as session:
-            rendered = render_digest(digest_figures(session, ctx.obj, _now()), MailRenderer())
+            rendered = render_digest(digest_figures(session, ctx.obj, _now()), MailRenderer(), unconfirmed(session))
         preview.write_text(rendered.html, encoding="utf-8")
         console.print(f"{rendered.subject}\nwrote {preview}", highlight=False)
         return

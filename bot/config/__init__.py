@@ -180,6 +180,10 @@ class DeletionSettings(Section):
     sql: list[str] = []
     command: list[str] = []
     timeout_seconds: int = Field(120, ge=1)
+    # A notice unanswered for `confirm_days` is reminded, `confirm_reminders` times, each
+    # `confirm_days` after the last; then it is escalated to staff (bot/processors).
+    confirm_days: int = Field(7, ge=1, le=365)
+    confirm_reminders: int = Field(2, ge=0, le=10)
 
 
 class RetentionSettings(Section):

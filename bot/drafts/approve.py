@@ -9,6 +9,7 @@ from bot.store import audit
 from bot.store.db import take_write_lock
 from bot.store.models import ActionRun, Draft, DraftAttachment, InboundMessage, Ticket
 from bot.outbox.queue import queue_mail
+from bot.drafts.notices import send_notice
 from bot.sla import mark_completed
 from bot.drafts.guard import require_verified
 
@@ -76,11 +77,8 @@ def _schedule_deletion(session: Session, ticket: Ticket, deps: Services, *, acto
     for action, configured in (("deletion.sql", cfg.sql), ("deletion.command", cfg.command)):
         if configured:
             session.add(ActionRun(ticket_id=ticket.id, action=action, account_id=ticket.account_id, created_at=now))
-    for party in cfg.third_parties:
-        mail = deps.renderer.render("third_party_notice", "bilingual", reference=ticket.reference,
-                                    account_id=ticket.account_id, party=party.name)
-        queue_mail(session, settings=deps.settings, now=now, ticket=ticket, kind="third-party-notice",
-                   to=party.email, subject=mail.subject, text=mail.text, auto_submitted=None, actor=actor)
+    for party in cfg.third_parties:   # each with a token that threads its answer back (bot/processors)
+        send_notice(session, ticket, party, deps, actor=actor)
     audit.record(session, now, "deletion.scheduled", ticket_id=ticket.id, actor=actor,
                  actions=[a for a, c in (("deletion.sql", cfg.sql), ("deletion.command", cfg.command)) if c],
                  notified=[p.name for p in cfg.third_parties])

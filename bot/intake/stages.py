@@ -1,5 +1,5 @@
-"""Intake stages, in order: parse, store, spot machine mail (and bounces), require a sender, thread, classify,
-link duplicates, open ticket, acknowledge, verify."""
+"""Intake stages, in order: parse, store, spot machine mail (and bounces), require a sender, thread, note
+processors' answers, classify, link duplicates, open ticket, acknowledge, verify."""
 from __future__ import annotations
 
 import hashlib
@@ -21,6 +21,8 @@ from bot.outbox.suppressions import note_bounce
 from bot.tickets.opening import open_ticket
 from bot.tickets.acknowledge import queue_acknowledgement
 from bot.tickets.threads import THIRD_PARTY, find_thread
+from bot.store.models import InboundMessage
+from bot.intake.processor_answers import note_processor_answer
 from bot.drafts.create import create_draft
 from bot.verify import flow as verification
 
@@ -125,7 +127,8 @@ def acknowledge(ctx: MessageContext, session: Session, deps: Services) -> None:
 
 def verify_requester(ctx: MessageContext, session: Session, deps: Services) -> None:
     """Rights requests start verification; replies may carry a code or the details we asked for."""
-    if ctx.machine_reason or ctx.ticket is None or ctx.inbound.party == THIRD_PARTY:
+    if ctx.machine_reason or ctx.ticket is None or ctx.inbound.party == THIRD_PARTY \
+            or ctx.processor_answer:
         return
     if not ctx.opened_ticket:
         verification.follow_up(session, ctx, deps)
@@ -135,5 +138,5 @@ def verify_requester(ctx: MessageContext, session: Session, deps: Services) -> N
         create_draft(session, ctx.ticket, deps)  # nothing to prove: staff write the answer
 
 
-STAGES = (parse, store, spot_machine_mail, require_sender, note_bounce, thread, classify, link_duplicate, open_new_ticket,
-          acknowledge, verify_requester)
+STAGES = (parse, store, spot_machine_mail, require_sender, note_bounce, thread, note_processor_answer, classify,
+          link_duplicate, open_new_ticket, acknowledge, verify_requester)

@@ -55,6 +55,7 @@ class MessageContext:
     ticket: Ticket | None = None
     opened_ticket: bool = False
     classification: Classification | None = None
+    processor_answer: bool = False   # a processor answering a deletion notice (bot/intake/processor_answers.py)
     outbox: list[OutboxMessage] = field(default_factory=list)
 
     @property

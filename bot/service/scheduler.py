@@ -1,4 +1,5 @@
-"""The scheduler (APScheduler): the reminder sweep every few minutes, the digest and the retention purge on their crons."""
+"""The scheduler (APScheduler): the reminder sweeps (SLA, processors' confirmations) every few minutes, the digest
+and the retention purge on their crons."""
 from __future__ import annotations
 
 import asyncio
@@ -17,6 +18,7 @@ from bot.clock import Clock
 from bot.store.db import SessionFactory, transaction
 from bot.mail.render import MailRenderer
 from bot.store.retention import PurgeReport, run_purge
+from bot.drafts.notices import remind as remind_processors
 from bot.sla.digest_mail import send_scheduled_digest
 from bot.sla.reminders import SweepReport, sweep
 
@@ -53,6 +55,15 @@ class SlaJobs:
             self._notify()
         return report
 
+    def processors(self) -> list[str]:
+        """Deletion notices unanswered for [deletion] confirm_days: reminded, then escalated to staff."""
+        with transaction(self.sessions) as session:
+            done = remind_processors(session, settings=self.settings, now=self.clock.now(), renderer=self.renderer)
+        if done:
+            log.info("processor notices: %d reminded or escalated", len(done))
+            self._notify()
+        return done
+
     def digest(self) -> int:
         try:
             with transaction(self.sessions) as session:
@@ -86,6 +97,9 @@ def build_scheduler(jobs: SlaJobs, *, loop: asyncio.AbstractEventLoop | None = N
     if settings.reminders.enabled:
         scheduler.add_job(jobs.sweep, IntervalTrigger(minutes=settings.reminders.sweep_minutes, timezone=zone),
                           id="sla-sweep", name="SLA reminder sweep", next_run_time=now, **JOB_OPTIONS)
+        scheduler.add_job(jobs.processors, IntervalTrigger(minutes=settings.reminders.sweep_minutes, timezone=zone),
+                          id="processor-reminders", name="Processor confirmation reminders", next_run_time=now,
+                          **JOB_OPTIONS)
     if settings.digest.enabled:
         scheduler.add_job(jobs.digest, CronTrigger.from_crontab(settings.digest.cron, timezone=zone),
                           id="sla-digest", name="SLA digest", **JOB_OPTIONS)

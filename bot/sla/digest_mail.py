@@ -12,6 +12,7 @@ from sqlmodel import Session
 
 from bot.store.models import OutboxMessage
 from bot.sla.chart import backlog_chart_html, sparkline
+from bot.sla.processors import unconfirmed
 from bot.sla.digest import DigestFigures, digest_figures
 from bot.outbox.queue import queue_mail
 from bot.store.sla_models import DigestSent
@@ -41,7 +42,7 @@ def duration(seconds: float | None) -> str:
     return f"{seconds / 86400:.1f} days"
 
 
-def render_digest(figures: DigestFigures, renderer: MailRenderer) -> RenderedDigest:
+def render_digest(figures: DigestFigures, renderer: MailRenderer, processors: list[dict] = ()) -> RenderedDigest:
     kinds = sorted({kind for kind, _ in figures.open_by_kind_status},
                    key=lambda k: (KIND_ORDER.index(k) if k in KIND_ORDER else len(KIND_ORDER), k))
     statuses = sorted({status for _, status in figures.open_by_kind_status})
@@ -49,7 +50,8 @@ def render_digest(figures: DigestFigures, renderer: MailRenderer) -> RenderedDig
     generated = figures.generated_at.astimezone(ZoneInfo(figures.timezone)).strftime("%Y-%m-%d %H:%M")
     context = dict(f=figures, generated=generated, kinds=kinds, statuses=statuses, kind_totals=kind_totals, duration=duration,
                    chart=backlog_chart_html(figures.backlog),
-                   spark=sparkline([value for _, value in figures.backlog]))
+                   spark=sparkline([value for _, value in figures.backlog]),
+                   processors=list(processors))   # bot/sla/processors.py: its own small block
     subject = (f"SLA digest {figures.today.isoformat()}: {figures.open_total} open, "
                f"{figures.overdue_total} overdue, {figures.due_soon_total} due within {figures.due_soon_days} days")
     return RenderedDigest(subject=subject,
@@ -63,7 +65,7 @@ def queue_digest(session: Session, *, settings: Settings, now: datetime, rendere
     to = settings.staff.managers if recipients is None else recipients
     if not to:
         raise ValueError("no recipients: set [staff] managers")
-    digest = render_digest(digest_figures(session, settings, now), renderer)
+    digest = render_digest(digest_figures(session, settings, now), renderer, unconfirmed(session))
     return [queue_mail(session, settings=settings, now=now, ticket=None, kind="digest", to=address,
                        subject=digest.subject, text=digest.text, html=digest.html,
                        auto_submitted="auto-generated") for address in to]

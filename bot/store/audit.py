@@ -11,6 +11,7 @@ from sqlalchemy.sql.util import find_tables
 from sqlmodel import Session, select
 
 from bot.store.models import AuditEvent
+from bot.store.audit_chain import link
 
 _PENDING = "audit.pending"   # session.info key: events recorded, not yet written
 _MARKS = "audit.marks"       # session.info key: how many were pending when each savepoint began
@@ -43,6 +44,7 @@ def write_pending(session: OrmSession) -> None:
     rows = session.info.pop(_PENDING, None)
     if rows:
         session.flush()
+        link(session, rows)
         session.execute(insert(_TABLE), rows)
 
 

@@ -17,6 +17,9 @@ from bot.store import models  # noqa: F401  (registers the tables)
 from bot.store.locks import schema_lock
 from bot.store import sla_models  # noqa: F401  (the SLA tables)
 from bot.store import console_models  # noqa: F401  (staff sessions, cookie key)
+from bot.store import processor_models  # noqa: F401  (deletion notices' states)
+from bot.store.write_lock import take_write_lock  # noqa: F401  (here since before it had a module)
+from bot.store import console_models as web_models  # noqa: F401  (staff sessions, cookie key)
 
 SessionFactory = Callable[[], Session]
 BASELINE = "0001"  # the first migration: the schema before migrations existed
@@ -120,18 +123,6 @@ def transaction(sessions: SessionFactory, *, commit: bool = True) -> Iterator[Se
         raise
     finally:
         session.close()
-
-
-def take_write_lock(session: Session) -> None:
-    """Before reading rows this transaction will claim: SQLite has no SELECT ... FOR UPDATE.
-
-    pysqlite opens a transaction only at the first write, so a read before it sees rows another
-    process may claim meanwhile. BEGIN IMMEDIATE takes SQLite's write lock first (one writer at a
-    time), which makes the read and the writes after it one step. A transaction that already wrote
-    holds that lock. On PostgreSQL this does nothing: FOR UPDATE [SKIP LOCKED] does the job there."""
-    connection = session.connection()
-    if connection.dialect.name == "sqlite" and not connection.connection.dbapi_connection.in_transaction:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 @event.listens_for(OrmSession, "before_flush")

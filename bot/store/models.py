@@ -96,7 +96,10 @@ class InboundMessage(SQLModel, table=True):
 
 
 class AuditEvent(SQLModel, table=True):
-    """Append-only: db.py refuses updates and deletes of these rows."""
+    """Append-only: db.py refuses updates and deletes of these rows; bot/store/audit_chain.py chains them."""
+
+    # A chain's head (its newest row) is found from this index alone.
+    __table_args__ = (Index("ix_auditevent_chain", "ticket_id", "id"),)
 
     id: Optional[int] = Field(default=None, primary_key=True)
     at: datetime = _utc(nullable=False, index=True)
@@ -105,6 +108,8 @@ class AuditEvent(SQLModel, table=True):
     ticket_id: Optional[int] = Field(default=None, foreign_key="ticket.id", index=True)
     inbound_id: Optional[int] = Field(default=None, foreign_key="inboundmessage.id")
     detail: str = "{}"                     # JSON evidence; never a message body
+    prev_hash: str = ""                    # row_hash of the row before it in its chain ("" for the first)
+    row_hash: str = ""                     # sha256 over prev_hash and this row's content
 
 
 class OutboxMessage(SQLModel, table=True):

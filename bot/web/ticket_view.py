@@ -12,6 +12,14 @@ from bot.service.app import App
 from bot.drafts.correction import correction_sources
 from bot.mail.parse import parse_message
 from bot.store.models import AuditEvent, Challenge, Draft, DraftAttachment, InboundMessage, OutboxMessage, Ticket
+from bot.store.models import (AuditEvent,
+    Challenge,
+    Draft,
+    DraftAttachment,
+    InboundMessage,
+    OutboxMessage,
+    Ticket)
+from bot.store.processor_models import ProcessorNotice
 from bot.sla import days_left
 from bot.outbox.sms import shown_recipient
 from bot.tickets.opening import find_by_reference
@@ -76,6 +84,11 @@ def audit_trail(session: Session, ticket_id: int) -> list[dict]:
     return [{"at": e.at, "actor": e.actor, "action": e.action, "detail": json.loads(e.detail)} for e in events]
 
 
+def processor_rows(session: Session, ticket_id: int) -> list[ProcessorNotice]:
+    return list(session.exec(select(ProcessorNotice).where(ProcessorNotice.ticket_id == ticket_id)
+                             .order_by(ProcessorNotice.id)))
+
+
 def ticket_page(session: Session, app: App, reference: str) -> dict | None:
     ticket = find_ticket(session, reference)
     if ticket is None:
@@ -101,4 +114,5 @@ def ticket_page(session: Session, app: App, reference: str) -> dict | None:
         "challenge": challenge,
         "match": matches[-1] if matches else None,
         "audit": trail,
+        "processors": processor_rows(session, ticket.id),
     }

@@ -64,11 +64,12 @@ def test_jobs_are_coalesced_single_and_run_at_start(engine, clock):
     jobs = SlaJobs(sessions=session_factory(engine), clock=clock, settings=sla_settings(), renderer=MailRenderer())
     scheduler = build_scheduler(jobs, loop=asyncio.new_event_loop())
     by_id = {job.id: job for job in scheduler.get_jobs()}
-    assert set(by_id) == {"sla-sweep", "sla-digest", "sla-digest-catch-up", "retention-purge",
-                          "retention-purge-catch-up"}
+    assert set(by_id) == {"sla-sweep", "processor-reminders", "sla-digest", "sla-digest-catch-up",
+                          "retention-purge", "retention-purge-catch-up"}
     assert all(job.coalesce and job.max_instances == 1 and job.misfire_grace_time is None for job in by_id.values())
     assert isinstance(by_id["sla-sweep"].trigger, IntervalTrigger)
     assert by_id["sla-sweep"].trigger.interval == timedelta(minutes=15)
+    assert by_id["processor-reminders"].trigger.interval == timedelta(minutes=15)   # beside the SLA sweep
     assert isinstance(by_id["sla-digest"].trigger, CronTrigger)
     assert str(by_id["sla-digest"].trigger.timezone) == "Asia/Shanghai"
     assert isinstance(by_id["retention-purge"].trigger, CronTrigger)   # daily, [retention] cron
