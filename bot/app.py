@@ -22,6 +22,7 @@ from bot.mail.sink import MailSink, SmtpSink
 from bot.pipeline.runner import Pipeline
 from bot.render import MailRenderer
 from bot.sender import SendReport, drain_outbox
+from bot.sla.delivery import settle_replies
 from bot.verify.sms import SmsSender, make_sms_sender
 
 
@@ -50,9 +51,12 @@ class App:
 
     async def drain_outbox(self) -> SendReport:
         """Send every mail (and code by SMS) due now."""
-        return await drain_outbox(self.sessions, self.sink, self.clock, self.settings.smtp,
-                                  sent_copies=self.sent_copies, global_per_hour=self.settings.loops.global_per_hour,
-                                  sms=self.sms)
+        report = await drain_outbox(self.sessions, self.sink, self.clock, self.settings.smtp,
+                                    sent_copies=self.sent_copies, global_per_hour=self.settings.loops.global_per_hour,
+                                    sms=self.sms)
+        # A ticket is complete when its reply is delivered, not when staff approved it.
+        settle_replies(self.sessions, self.settings, self.clock)
+        return report
 
 
 def build_app(settings: Settings, *, clock: Clock | None = None, engine: Engine | None = None,

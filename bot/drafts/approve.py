@@ -9,7 +9,7 @@ from bot import audit
 from bot.db import take_write_lock
 from bot.models import ActionRun, Draft, DraftAttachment, InboundMessage, Ticket
 from bot.outbox import queue_mail
-from bot.sla import mark_completed
+from bot.sla.delivery import reply_approved
 from bot.verify.guard import require_verified
 
 if TYPE_CHECKING:
@@ -50,7 +50,8 @@ def approve(session: Session, draft_id: int, deps: Pipeline, *, actor: str, text
     draft.edited, draft.text = final != draft.text, final
     draft.status, draft.decided_at, draft.decided_by, draft.outbox_id = "approved", now, actor, row.id
     session.add(draft)
-    mark_completed(session, ticket, deps.settings, now, actor=actor)  # the 15-day clock stops here
+    reply_approved(ticket)   # the clock stops when the server accepts it (bot.sla.delivery)
+    session.add(ticket)
     audit.record(session, now, "draft.approved", ticket_id=ticket.id, actor=actor, draft_id=draft.id,
                  edited=draft.edited, outbox_id=row.id)
     if draft.kind == "deletion":

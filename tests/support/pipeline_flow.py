@@ -27,7 +27,8 @@ TRUSTED_PASS = "mx.esl.example; spf=pass smtp.mailfrom=owner@example.org; dmarc=
 
 
 def make_app(engine, clock, tmp_path, **overrides):
-    settings = Settings(smtp={"from_address": "support@esl.example"},
+    smtp = {"from_address": "support@esl.example", **overrides.pop("smtp", {})}
+    settings = Settings(smtp=smtp,
                         verification={"trusted_authserv_ids": ["mx.esl.example"]}, **overrides)
     app = build_app(settings, engine=engine, clock=clock, create_schema=False, sms=LoggingSmsSender())
     path = tmp_path / "accounts.csv"

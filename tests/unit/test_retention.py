@@ -21,6 +21,7 @@ from bot.render import MailRenderer
 from bot.retention import report, run_purge
 from bot.sender import drain_outbox
 from bot.sla import mark_completed
+from bot.sla.delivery import settle_replies
 from bot.sla.models import TicketSla
 from bot.sla.scheduler import SlaJobs
 from bot.views import ticket_detail
@@ -35,6 +36,7 @@ BODY = "Please send me a copy of my personal data."
 def send_all(app, smtp) -> None:
     settings = SmtpSettings(host="127.0.0.1", port=smtp.port, security="none", from_address="support@esl.example")
     asyncio.run(drain_outbox(app.sessions, SmtpSink(settings), app.clock, settings))
+    settle_replies(app.sessions, app.settings, app.clock)   # as App.drain_outbox does: sent = completed
 
 
 def contents(app) -> dict[int | None, dict[str, int]]:
