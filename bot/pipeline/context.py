@@ -9,7 +9,7 @@ from sqlmodel import Session
 
 from bot.classify import Classification
 from bot.mail.parse import ParsedMessage
-from bot.models import InboundMessage, MailboxState, OutboxMessage, Ticket
+from bot.models import Challenge, InboundMessage, MailboxState, OutboxMessage, Ticket
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,10 @@ class MessageContext:
     opened_ticket: bool = False
     classification: Classification | None = None
     outbox: list[OutboxMessage] = field(default_factory=list)
+    # What the acknowledgement carries besides, so that a request costs one automatic mail, not two:
+    # a one-time code (the challenge it belongs to, and the code), or the question which account.
+    ack_code: tuple[Challenge, str] | None = None
+    ack_asks_account: bool = False
 
     @property
     def outcome(self) -> str:

@@ -123,12 +123,6 @@ def open_new_ticket(ctx: MessageContext, session: Session, deps: Pipeline) -> No
     ctx.opened_ticket = True
 
 
-def acknowledge(ctx: MessageContext, session: Session, deps: Pipeline) -> None:
-    if ctx.opened_ticket and not ctx.machine_reason:
-        if (ack := queue_acknowledgement(session, ctx, deps)) is not None:  # None: withheld (bot.loops)
-            ctx.outbox.append(ack)
-
-
 def verify_requester(ctx: MessageContext, session: Session, deps: Pipeline) -> None:
     """Rights requests start verification; replies may carry a code or the details we asked for."""
     if ctx.machine_reason or ctx.ticket is None:
@@ -136,10 +130,20 @@ def verify_requester(ctx: MessageContext, session: Session, deps: Pipeline) -> N
     if not ctx.opened_ticket:
         verification.follow_up(session, ctx, deps)
     elif ctx.ticket.kind != "other" or ctx.ticket.needs_triage:
-        verification.begin(session, ctx, deps)
+        verification.begin(session, ctx, deps, with_ack=True)   # the acknowledgement carries code or question
     else:
         create_draft(session, ctx.ticket, deps)  # nothing to prove: staff write the answer
 
 
+def acknowledge(ctx: MessageContext, session: Session, deps: Pipeline) -> None:
+    """One mail per new request: the acknowledgement, with the code or the account question if any."""
+    if ctx.opened_ticket and not ctx.machine_reason:
+        ack = queue_acknowledgement(session, ctx, deps)   # None: withheld (bot.loops)
+        if ack is not None:
+            ctx.outbox.append(ack)
+        if ctx.ack_code is not None:
+            verification.code_queued(session, ctx.ticket, ctx.ack_code[0], ack, deps)
+
+
 STAGES = (parse, store, spot_machine_mail, note_bounce, thread, classify, link_duplicate, open_new_ticket,
-          acknowledge, verify_requester)
+          verify_requester, acknowledge)

@@ -65,7 +65,7 @@ class Flow:
             return [r for r in rows if kind is None or r.kind == kind]
 
     def code_and_id(self) -> tuple[str, str, str]:
-        row = self.outbox("challenge")[-1]
+        row = [r for r in self.outbox() if r.kind in ("challenge", "ack-code")][-1]   # a code alone, or with the ack
         body = message_from_bytes(row.raw, policy=policy.default).get_body(("plain",)).get_content()
         return re.search(r"\d{4}-\d{4}", body).group(), row.message_id, row.to_address
 
