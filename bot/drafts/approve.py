@@ -11,6 +11,7 @@ from bot.models import ActionRun, Draft, DraftAttachment, InboundMessage, Ticket
 from bot.outbox import queue_mail
 from bot.sla.delivery import reply_approved
 from bot.verify.guard import require_verified
+from bot.written_language import OtherLanguage, check_typed_text
 
 if TYPE_CHECKING:
     from bot.pipeline.runner import Pipeline
@@ -30,7 +31,10 @@ def _pending(session: Session, draft_id: int) -> tuple[Draft, Ticket]:
     return draft, session.get(Ticket, draft.ticket_id)
 
 
-def approve(session: Session, draft_id: int, deps: Pipeline, *, actor: str, text: str | None = None) -> Draft:
+def approve(session: Session, draft_id: int, deps: Pipeline, *, actor: str, text: str | None = None,
+            other_language: bool = False) -> Draft:
+    """Queue exactly the approved text. Lines staff added to a Chinese draft must be Chinese unless they
+    confirm (`other_language`) that they go as typed."""
     draft, ticket = _pending(session, draft_id)
     if draft.kind in ("access", "deletion"):
         require_verified(ticket)
@@ -39,6 +43,12 @@ def approve(session: Session, draft_id: int, deps: Pipeline, *, actor: str, text
         raise DraftError("write the reply before approving this draft")
     if not final.strip():
         raise DraftError("the reply is empty")
+    drafted = set(draft.text.splitlines())
+    added = "\n".join(line for line in final.splitlines() if line not in drafted)
+    try:
+        check_typed_text(added, draft.language, confirmed=other_language, what="the text you added")
+    except OtherLanguage as exc:
+        raise DraftError(f"{exc} (tick \"send as typed\")") from exc
     now = deps.clock.now()
     opening = session.exec(select(InboundMessage.message_id).where(
         InboundMessage.ticket_id == ticket.id, InboundMessage.opened_ticket == True)).first()  # noqa: E712

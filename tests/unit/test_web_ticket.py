@@ -7,6 +7,7 @@ import pytest
 from sqlmodel import Session, select
 
 from bot.models import Challenge, Draft, OutboxMessage
+from tests.support.pipeline_flow import TRUSTED_PASS, mail
 from tests.unit.test_web_helpers import (STAFF, anon, bot, challenged_deletion, client, csrf_of, draft_files,  # noqa: F401
                                          events, fast_hashes, flow, pending_draft, plain_text, post, replies,
                                          verified_access, attachments)
@@ -171,3 +172,25 @@ def test_draft_attachments_download_as_files_only_when_logged_in(client, flow, b
         assert response.headers["content-disposition"].startswith("attachment;")
         assert stranger.get(f"/drafts/{draft.id}/attachments/{f.id}").status_code == 303
     assert client.get(f"/drafts/{draft.id + 1}/attachments/{f.id}").status_code == 404
+
+
+def test_english_added_to_a_chinese_reply_is_held_until_staff_confirm_it(client, flow, bot):
+    flow.send(mail("owner@example.org", "删除账号", "请删除我的账号和所有个人数据。", "<zh@x>",
+                   Authentication_Results=TRUSTED_PASS))
+    draft = pending_draft(bot, flow.ticket().id)
+    assert draft.language == "zh"
+    page = client.get("/tickets/ESL-000001").text
+    assert 'name="other_language"' in page                     # the console offers the confirmation
+    english = draft.text + "\nPlease note that backups are erased within 30 days.\n"
+    post(client, f"/drafts/{draft.id}/approve", text=english)
+    assert replies(bot) == [] and "not in Chinese" in client.get("/tickets/ESL-000001").text
+    post(client, f"/drafts/{draft.id}/approve", text=draft.text + "\n备份将在 30 天内清除。\n")   # Chinese: goes
+    assert len(replies(bot)) == 1
+
+
+def test_staff_may_confirm_text_in_another_language_for_a_chinese_reply(client, flow, bot):
+    flow.send(mail("owner@example.org", "删除账号", "请删除我的账号和所有个人数据。", "<zh@x>",
+                   Authentication_Results=TRUSTED_PASS))
+    draft = pending_draft(bot, flow.ticket().id)
+    post(client, f"/drafts/{draft.id}/approve", text=draft.text + "\nSee you, Li Wei\n", other_language="1")
+    assert len(replies(bot)) == 1
