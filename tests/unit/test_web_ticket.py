@@ -194,3 +194,20 @@ def test_staff_may_confirm_text_in_another_language_for_a_chinese_reply(client, 
     draft = pending_draft(bot, flow.ticket().id)
     post(client, f"/drafts/{draft.id}/approve", text=draft.text + "\nSee you, Li Wei\n", other_language="1")
     assert len(replies(bot)) == 1
+
+
+def _many_parts(n: int) -> bytes:
+    head = ("From: owner@example.org\r\nTo: support@esl.example\r\nSubject: Copy of my data\r\n"
+            "Message-ID: <parts@x>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"
+            "--b\r\nContent-Type: text/plain\r\n\r\nPlease send me a copy of my personal data.\r\n")
+    parts = "".join(f"--b\r\nContent-Type: application/octet-stream\r\nContent-Disposition: attachment; "
+                    f"filename=part-{i:06d}.bin\r\n\r\nx\r\n" for i in range(n))
+    return (head + parts + "--b--\r\n").encode()
+
+
+def test_a_mail_of_thousands_of_parts_keeps_the_ticket_page_small(client, flow):
+    flow.send(_many_parts(3000))
+    page = client.get("/tickets/ESL-000001").text
+    assert "part-000000.bin" in page and "part-002999.bin" not in page
+    assert "and 2,950 more" in page                  # said, not listed: the count stays visible
+    assert len(page.encode()) < 15_000, len(page)    # ~8 KB with one part; the 3,000 names made 58 KB
