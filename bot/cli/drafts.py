@@ -80,11 +80,14 @@ def _decide(ctx: typer.Context, action, draft_id: int, **kwargs) -> None:
 def drafts_approve(ctx: typer.Context, draft_id: int,
                    edit: Path = typer.Option(None, "--edit", exists=True, dir_okay=False,
                                              help="Send this file's text instead of the draft's."),
-                   by: str = typer.Option("", "--by", help="Who approves (default: the login name).")) -> None:
+                   by: str = typer.Option("", "--by", help="Who approves (default: the login name)."),
+                   other_language: bool = typer.Option(False, "--other-language",
+                                                       help="Send edits not in the requester's language (Chinese) as typed.")
+                   ) -> None:
     """Approve a draft (optionally with edited text); exactly that text is sent, once."""
     from bot.drafts.approve import approve
     text = edit.read_text(encoding="utf-8") if edit else None
-    _decide(ctx, approve, draft_id, actor=f"staff:{by or getpass.getuser()}", text=text)
+    _decide(ctx, approve, draft_id, actor=f"staff:{by or getpass.getuser()}", text=text, other_language=other_language)
 
 
 @drafts_app.command("reject")

@@ -82,19 +82,23 @@ def digest(ctx: typer.Context,
 def extend(ctx: typer.Context, ticket: str = typer.Argument(..., help="Ticket reference, e.g. ESL-000123"),
            days: int = typer.Option(..., "--days", min=1, help="Days to add (\\[sla] day_kind: calendar or working)."),
            reason: str = typer.Option(..., "--reason", help="Why; the requester is told, and it is audited."),
-           by: str = typer.Option("", "--by", help="Who decides (default: the login name).")) -> None:
+           by: str = typer.Option("", "--by", help="Who decides (default: the login name)."),
+           other_language: bool = typer.Option(False, "--other-language",
+                                               help="Send a reason not in the requester's language (Chinese) as typed.")
+           ) -> None:
     """Extend a ticket's due date; the requester gets a notice with the new date and the reason."""
     from bot.store.db import transaction
     from bot.mail.render import MailRenderer
     from bot.sla.calendar import local_date
     from bot.sla.extension import extend_due
+    from bot.mail.written_language import OtherLanguage
     with transaction(_sessions(ctx)) as session:
         row = _ticket(session, ticket)
         try:
             extend_due(session, row, days=days, reason=reason, actor=f"staff:{by or getpass.getuser()}",
-                       settings=ctx.obj, renderer=MailRenderer(), now=_now())
+                       settings=ctx.obj, renderer=MailRenderer(), now=_now(), other_language=other_language)
         except ValueError as exc:
-            errors.print(str(exc))
+            errors.print(str(exc) + (" (--other-language)" if isinstance(exc, OtherLanguage) else ""))
             raise typer.Exit(2)
         due = local_date(row.due_at, ctx.obj.sla)
     console.print(f"{ticket.upper()}: due {due}; the requester's notice is queued")

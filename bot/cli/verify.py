@@ -60,8 +60,6 @@ def verify(ctx: typer.Context,
     """Staff decisions on a requester's identity: verify, refuse, or send a fresh code."""
     from bot.service.app import build_app
     from bot.store.db import transaction
-    from bot.service.app import build_app
-    from bot.store.db import transaction
     from bot.tickets.opening import find_by_reference
     from bot.verify import flow
     if sum([manual, refuse, resend_code]) != 1:

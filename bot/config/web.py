@@ -25,12 +25,16 @@ class WebSettings(BaseModel):
     session_hours: int = Field(12, ge=1, le=24 * 30)
     page_size: int = Field(50, ge=10, le=500)
     password_min_length: int = Field(12, ge=8, le=128)
-    # After this many failed logins for one account name, or from one client address, within
-    # login_window_minutes, further attempts are refused (HTTP 429) until the window passes.
+    # After this many failed logins from one client address (whatever the account name), within
+    # login_window_minutes, its further attempts are refused (HTTP 429) until the window passes.
     login_max_failures: int = Field(5, ge=1, le=1000)
+    # For one account name from all addresses together: higher, so that one client's guesses
+    # never lock the real user out, while guesses spread over many addresses still stop.
+    login_max_account_failures: int = Field(50, ge=1, le=100_000)
     login_window_minutes: int = Field(15, ge=1, le=24 * 60)
-    # Addresses whose X-Forwarded-Proto/For uvicorn believes (a reverse proxy), comma-separated.
-    forwarded_allow_ips: str = "127.0.0.1"
+    # Reverse proxies whose X-Forwarded-Proto/For are believed (comma-separated addresses); empty:
+    # none, so a client cannot name its own address. The client is the hop the last proxy appended.
+    forwarded_allow_ips: str = ""
     # /metrics needs "Authorization: Bearer <token>" when set (prefer SUPPORTBOT_WEB__METRICS_TOKEN);
     # empty: open, like /healthz (both show counts only, never personal data).
     metrics_token: str = ""

@@ -10,8 +10,9 @@ from bot.store.db import take_write_lock
 from bot.store.models import ActionRun, Draft, DraftAttachment, InboundMessage, Ticket
 from bot.outbox.queue import queue_mail
 from bot.drafts.notices import send_notice
-from bot.sla import mark_completed
 from bot.drafts.guard import require_verified
+from bot.sla.delivery import reply_approved
+from bot.mail.written_language import OtherLanguage, check_typed_text
 
 if TYPE_CHECKING:
     from bot.mail.context import Services
@@ -31,7 +32,10 @@ def _pending(session: Session, draft_id: int) -> tuple[Draft, Ticket]:
     return draft, session.get(Ticket, draft.ticket_id)
 
 
-def approve(session: Session, draft_id: int, deps: Services, *, actor: str, text: str | None = None) -> Draft:
+def approve(session: Session, draft_id: int, deps: Services, *, actor: str, text: str | None = None,
+            other_language: bool = False) -> Draft:
+    """Queue exactly the approved text. Lines staff added to a Chinese draft must be Chinese unless they
+    confirm (`other_language`) that they go as typed."""
     draft, ticket = _pending(session, draft_id)
     if draft.kind in ("access", "deletion"):
         require_verified(ticket)
@@ -40,6 +44,12 @@ def approve(session: Session, draft_id: int, deps: Services, *, actor: str, text
         raise DraftError("write the reply before approving this draft")
     if not final.strip():
         raise DraftError("the reply is empty")
+    drafted = set(draft.text.splitlines())
+    added = "\n".join(line for line in final.splitlines() if line not in drafted)
+    try:
+        check_typed_text(added, draft.language, confirmed=other_language, what="the text you added")
+    except OtherLanguage as exc:
+        raise DraftError(f"{exc} (tick \"send as typed\")") from exc
     now = deps.clock.now()
     opening = session.exec(select(InboundMessage.message_id).where(
         InboundMessage.ticket_id == ticket.id, InboundMessage.opened_ticket == True)).first()  # noqa: E712
@@ -51,7 +61,8 @@ def approve(session: Session, draft_id: int, deps: Services, *, actor: str, text
     draft.edited, draft.text = final != draft.text, final
     draft.status, draft.decided_at, draft.decided_by, draft.outbox_id = "approved", now, actor, row.id
     session.add(draft)
-    mark_completed(session, ticket, deps.settings, now, actor=actor)  # the 15-day clock stops here
+    reply_approved(ticket)   # the clock stops when the server accepts it (bot.sla.delivery)
+    session.add(ticket)
     audit.record(session, now, "draft.approved", ticket_id=ticket.id, actor=actor, draft_id=draft.id,
                  edited=draft.edited, outbox_id=row.id)
     if draft.kind == "deletion":

@@ -1,6 +1,8 @@
 """Creates the draft reply for a ticket in the requester's language, from templates/email/<lang>/draft_*."""
 from __future__ import annotations
 
+from email import policy
+from email.parser import BytesHeaderParser
 from typing import TYPE_CHECKING
 
 from sqlmodel import Session, select
@@ -16,10 +18,23 @@ if TYPE_CHECKING:
     from bot.mail.context import Services
 
 
-def _original(session: Session, ticket: Ticket) -> str:
-    first = session.exec(select(InboundMessage.new_text).where(
+def _opening(session: Session, ticket: Ticket) -> tuple[str, str]:
+    """The request's text, and the display name in its From header ("" when it has none)."""
+    first = session.exec(select(InboundMessage.new_text, InboundMessage.raw).where(
         InboundMessage.ticket_id == ticket.id, InboundMessage.opened_ticket == True)).first()  # noqa: E712
-    return first or ""
+    if first is None:
+        return "", ""
+    return first[0] or "", display_name(first[1] or b"")
+
+
+def display_name(raw: bytes) -> str:
+    """The name the sender wrote under: we greet by it, never by an account nickname (not theirs to give)."""
+    try:
+        header = BytesHeaderParser(policy=policy.default).parsebytes(raw)["From"]
+        addresses = getattr(header, "addresses", ())
+        return " ".join(addresses[0].display_name.split())[:80] if addresses else ""
+    except Exception:  # noqa: BLE001 - an unreadable From: greet neutrally
+        return ""
 
 
 def create_draft(session: Session, ticket: Ticket, deps: Services, *, actor: str = "bot") -> Draft:
@@ -29,8 +44,9 @@ def create_draft(session: Session, ticket: Ticket, deps: Services, *, actor: str
         old.status = "superseded"
         session.add(old)
     account = deps.accounts(session).get(ticket.account_id) if ticket.account_id else None
-    context = dict(reference=ticket.reference, kind=ticket.kind, nickname=account.nickname if account else "",
-                   due_date=local_date(ticket.due_at, settings.sla), original=_original(session, ticket))
+    original, name = _opening(session, ticket)
+    context = dict(reference=ticket.reference, kind=ticket.kind, name=name,
+                   due_date=local_date(ticket.due_at, settings.sla), original=original)
     attachments: list[tuple[str, str, bytes]] = []
     if ticket.kind in ("access", "deletion"):
         require_verified(ticket)  # nothing is disclosed or deleted for an unproven requester

@@ -21,7 +21,6 @@ from bot.outbox.suppressions import note_bounce
 from bot.tickets.opening import open_ticket
 from bot.tickets.acknowledge import queue_acknowledgement
 from bot.tickets.threads import THIRD_PARTY, find_thread
-from bot.store.models import InboundMessage
 from bot.intake.processor_answers import note_processor_answer
 from bot.drafts.create import create_draft
 from bot.verify import flow as verification
@@ -119,12 +118,6 @@ def open_new_ticket(ctx: MessageContext, session: Session, deps: Services) -> No
     ctx.opened_ticket = True
 
 
-def acknowledge(ctx: MessageContext, session: Session, deps: Services) -> None:
-    if ctx.opened_ticket and not ctx.machine_reason:
-        if (ack := queue_acknowledgement(session, ctx, deps)) is not None:  # None: withheld (bot.outbox.loops)
-            ctx.outbox.append(ack)
-
-
 def verify_requester(ctx: MessageContext, session: Session, deps: Services) -> None:
     """Rights requests start verification; replies may carry a code or the details we asked for."""
     if ctx.machine_reason or ctx.ticket is None or ctx.inbound.party == THIRD_PARTY \
@@ -133,10 +126,20 @@ def verify_requester(ctx: MessageContext, session: Session, deps: Services) -> N
     if not ctx.opened_ticket:
         verification.follow_up(session, ctx, deps)
     elif ctx.ticket.kind != "other" or ctx.ticket.needs_triage:
-        verification.begin(session, ctx, deps)
+        verification.begin(session, ctx, deps, with_ack=True)   # the acknowledgement carries code or question
     else:
         create_draft(session, ctx.ticket, deps)  # nothing to prove: staff write the answer
 
 
+def acknowledge(ctx: MessageContext, session: Session, deps: Services) -> None:
+    """One mail per new request: the acknowledgement, with the code or the account question if any."""
+    if ctx.opened_ticket and not ctx.machine_reason:
+        ack = queue_acknowledgement(session, ctx, deps)   # None: withheld (bot/outbox/loops.py)
+        if ack is not None:
+            ctx.outbox.append(ack)
+        if ctx.ack_code is not None:
+            verification.code_queued(session, ctx.ticket, ctx.ack_code[0], ack, deps)
+
+
 STAGES = (parse, store, spot_machine_mail, require_sender, note_bounce, thread, note_processor_answer, classify,
-          link_duplicate, open_new_ticket, acknowledge, verify_requester)
+          link_duplicate, open_new_ticket, verify_requester, acknowledge)

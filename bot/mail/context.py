@@ -16,7 +16,7 @@ from bot.mail.render import MailRenderer
 from bot.mail.sms import SmsSender
 from bot.store.accounts import AccountSource
 from bot.store.db import SessionFactory
-from bot.store.models import InboundMessage, MailboxState, OutboxMessage, Ticket
+from bot.store.models import Challenge, InboundMessage, MailboxState, OutboxMessage, Ticket
 
 
 @dataclass(frozen=True)
@@ -57,6 +57,10 @@ class MessageContext:
     classification: Classification | None = None
     processor_answer: bool = False   # a processor answering a deletion notice (bot/intake/processor_answers.py)
     outbox: list[OutboxMessage] = field(default_factory=list)
+    # What the acknowledgement carries besides, so that a request costs one automatic mail, not two:
+    # a one-time code (the challenge it belongs to, and the code), or the question which account.
+    ack_code: tuple[Challenge, str] | None = None
+    ack_asks_account: bool = False
 
     @property
     def outcome(self) -> str:

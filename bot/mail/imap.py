@@ -54,16 +54,10 @@ class Mailbox(Protocol):
 class ImapMailbox:
     def __init__(self, settings: ImapSettings) -> None:
         self.settings = settings
-        context = None
-        if settings.security != "none":
-            context = ssl.create_default_context(cafile=settings.cafile or None)
-        self.client = IMAPClient(settings.host, port=settings.port, ssl=settings.security == "tls",
-                                 ssl_context=context, timeout=settings.timeout_seconds)
-        enable_keepalive(self.client.socket())
-        if settings.security == "starttls":
-            self.client.starttls(context)
-        imap_login(self.client, settings)
+        self.client = connect(settings)
         self.capabilities = set(self.client.capabilities())
+        self.folder, self.uidnext = "", 0   # the selected folder, and its UIDNEXT when the drain began
+        self.probe: IMAPClient | None = None   # a second connection, to look while the first one IDLEs
 
     def ensure_folder(self, folder: str) -> None:
         if folder and not self.client.folder_exists(folder):
@@ -71,6 +65,7 @@ class ImapMailbox:
 
     def select(self, folder: str) -> int:
         info = self.client.select_folder(folder)
+        self.folder, self.uidnext = folder, int(info.get(b"UIDNEXT", 0))
         return int(info[b"UIDVALIDITY"])
 
     def uids_after(self, last_uid: int) -> list[int]:
@@ -116,6 +111,8 @@ class ImapMailbox:
             return False
         self._promptly(self.client.idle)
         try:
+            if self._arrived_before_idle():
+                return True
             # Counted in checks, not by the clock: on a connection found dead (keepalive) every check
             # returns at once and empty, so the wait ends now and DONE fails on the broken pipe.
             waited = 0.0
@@ -127,6 +124,25 @@ class ImapMailbox:
         finally:
             self._promptly(self.client.idle_done)
 
+    def _arrived_before_idle(self) -> bool:
+        """Did mail come after the drain's SELECT and before IDLE began?
+
+        IDLE reports only what arrives once it has begun; mail that came just before (or that was
+        announced in the reply to a FETCH or STORE, where imapclient drops it) would wait for the
+        next poll. IDLE has begun now, so a second connection's UIDNEXT past the SELECT's tells."""
+        if not self.folder or not self.uidnext:
+            return False
+        for attempt in (1, 2):   # the probe may have been logged out while unused: once more, anew
+            try:
+                self.probe = self.probe or connect(self.settings)
+                status = self.probe.folder_status(self.folder, [b"UIDNEXT"])
+                return int(status[b"UIDNEXT"]) > self.uidnext
+            except CONNECTION_ERRORS:
+                self.probe = None
+                if attempt == 2:
+                    raise
+        return False
+
     def _promptly(self, command: Callable[[], object]) -> None:
         """A live server answers IDLE and DONE at once: one that vanished must not hold us a whole timeout."""
         sock = self.client.socket()
@@ -135,13 +151,28 @@ class ImapMailbox:
         sock.settimeout(self.settings.timeout_seconds)   # on an error the connection is dropped anyway
 
     def close(self) -> None:
-        try:
-            self.client.logout()
-        except CONNECTION_ERRORS:
+        for client in filter(None, (self.client, self.probe)):
             try:
-                self.client.shutdown()
+                client.logout()
             except CONNECTION_ERRORS:
-                pass
+                try:
+                    client.shutdown()
+                except CONNECTION_ERRORS:
+                    pass
+
+
+def connect(settings: ImapSettings) -> IMAPClient:
+    """A logged-in connection, with TLS as configured and the keepalive below."""
+    context = None
+    if settings.security != "none":
+        context = ssl.create_default_context(cafile=settings.cafile or None)
+    client = IMAPClient(settings.host, port=settings.port, ssl=settings.security == "tls",
+                        ssl_context=context, timeout=settings.timeout_seconds)
+    enable_keepalive(client.socket())
+    if settings.security == "starttls":
+        client.starttls(context)
+    imap_login(client, settings)
+    return client
 
 
 def enable_keepalive(sock: socket.socket) -> None:

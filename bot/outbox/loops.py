@@ -9,7 +9,10 @@ from datetime import datetime, timedelta
 # "third-party-notice"), and reminders and digests, which go to our own staff. Nor codes by SMS
 # ("challenge-sms", bot.outbox.sms): a phone number is no address to suppress after a bounce, and
 # SMS does not use the mail budget; queue_sms limits codes per phone with withhold_reason below.
-AUTOMATIC_KINDS = ("ack", "challenge", "ask-details", "duplicate-notice")
+# An acknowledgement carrying the one-time code is a kind of its own: like "challenge", its copy is
+# emptied once it is sent (bot.send_results), and a code is found in it (tests, the demo).
+ACK_WITH_CODE = "ack-code"
+AUTOMATIC_KINDS = ("ack", ACK_WITH_CODE, "challenge", "ask-details", "duplicate-notice")
 
 # Limits count the automatic mail created within this window before now.
 WINDOW = timedelta(hours=1)

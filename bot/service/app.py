@@ -24,6 +24,8 @@ from bot.intake.runner import Pipeline
 from bot.mail.render import MailRenderer
 from bot.outbox.sender import SendReport, drain_outbox
 from bot.mail.sms import SmsSender, make_sms_sender
+from bot.sla.delivery import settle_replies
+
 @dataclass
 class App:
     settings: Settings
@@ -49,9 +51,12 @@ class App:
 
     async def drain_outbox(self) -> SendReport:
         """Send every mail (and code by SMS) due now."""
-        return await drain_outbox(self.sessions, self.sink, self.clock, self.settings.smtp,
-                                  sent_copies=self.sent_copies, global_per_hour=self.settings.loops.global_per_hour,
-                                  sms=self.sms)
+        report = await drain_outbox(self.sessions, self.sink, self.clock, self.settings.smtp,
+                                    sent_copies=self.sent_copies, global_per_hour=self.settings.loops.global_per_hour,
+                                    sms=self.sms)
+        # A ticket is complete when its reply is delivered, not when staff approved it.
+        settle_replies(self.sessions, self.settings, self.clock)
+        return report
 
 
 def build_app(settings: Settings, *, clock: Clock | None = None, engine: Engine | None = None,

@@ -9,6 +9,7 @@ from sqlalchemy import case, func
 from sqlmodel import Session, select
 
 from bot.store.models import InboundMessage, OutboxMessage, Ticket
+from bot.outbox.loops import ACK_WITH_CODE
 from bot.sla.calendar import day_start, days_left, local_date, local_day
 from bot.store.sla_models import TicketSla
 from bot.sla.queries import bucket_of, median_of, open_statuses, seconds_between
@@ -126,7 +127,7 @@ def _median_ack(session: Session, since: datetime) -> float | None:
     first_ack = seconds_between(func.min(OutboxMessage.sent_at), Ticket.received_at, dialect)
     return median_of(session, select(first_ack).select_from(Ticket)
                      .join(OutboxMessage, OutboxMessage.ticket_id == Ticket.id)
-                     .where(Ticket.received_at >= since, OutboxMessage.kind == "ack",
+                     .where(Ticket.received_at >= since, OutboxMessage.kind.in_(("ack", ACK_WITH_CODE)),
                             OutboxMessage.sent_at.is_not(None))
                      .group_by(Ticket.id, Ticket.received_at))
 

@@ -13,6 +13,7 @@ from bot.sla.calendar import local_date
 from bot.sla.clock_rules import computed_due
 from bot.store.sla_models import DONE_STATUSES, SlaExtension
 from bot.config.sla import sla_rules
+from bot.mail.written_language import check_typed_text
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -30,11 +31,16 @@ def _latest_message_id(session: Session, ticket: Ticket) -> str | None:
 
 
 def extend_due(session: Session, ticket: Ticket, *, days: int, reason: str, actor: str,
-               settings: Settings, renderer: MailRenderer, now: datetime) -> tuple[SlaExtension, OutboxMessage]:
-    """Add `days` (of the configured kind) to the due date, audit it and queue the requester's notice."""
+               settings: Settings, renderer: MailRenderer, now: datetime,
+               other_language: bool = False) -> tuple[SlaExtension, OutboxMessage]:
+    """Add `days` (of the configured kind) to the due date, audit it and queue the requester's notice.
+
+    The reason goes into the notice as typed: for a Chinese requester it must be Chinese, unless
+    staff say `other_language` (they saw the warning and want it sent so)."""
     reason = reason.strip()
     if not reason:
         raise ValueError("a reason is required: the requester is told why")
+    check_typed_text(reason, ticket.language, confirmed=other_language, what="the reason")
     if not 1 <= days <= MAX_EXTENSION_DAYS:
         raise ValueError(f"days must be between 1 and {MAX_EXTENSION_DAYS}")
     if ticket.status in DONE_STATUSES:

@@ -4,23 +4,26 @@ from __future__ import annotations
 from sqlmodel import Session
 
 from bot.mail.context import MessageContext, Services
+from bot.outbox.loops import ACK_WITH_CODE
 from bot.outbox.queue import queue_mail
 from bot.sla import local_date
 from bot.store.models import OutboxMessage
 
 
 def queue_acknowledgement(session: Session, ctx: MessageContext, deps: Services) -> OutboxMessage | None:
+    """The acknowledgement; it carries the one-time code or the account question when verification set one."""
     settings, ticket, msg = deps.settings, ctx.ticket, ctx.parsed
+    code = ctx.ack_code[1] if ctx.ack_code else ""
     mail = deps.renderer.render(
         "ack", ticket.language,
         reference=ticket.reference, kind=ticket.kind, original_subject=msg.normalized_subject,
         received_date=local_date(ticket.received_at, settings.sla),
         due_date=local_date(ticket.due_at, settings.sla),
-        timezone=settings.sla.timezone, sla_days=settings.sla.days,
+        timezone=settings.sla.timezone, sla_days=settings.sla.days, name=msg.from_name.strip(),
+        code=code, hours=settings.verification.code_ttl_hours, ask_account=ctx.ack_asks_account,
     )
     return queue_mail(
-        session, settings=settings, now=deps.clock.now(), ticket=ticket, kind="ack",
+        session, settings=settings, now=deps.clock.now(), ticket=ticket, kind=ACK_WITH_CODE if code else "ack",
         to=ticket.requester, subject=mail.subject, text=mail.text,
         in_reply_to=msg.message_id, references=msg.references,
     )
-

@@ -16,7 +16,7 @@ from bot.outbox.queue import queue_mail
 from bot.mail.context import inbound_id
 from bot.sla import local_date
 from bot.store.sla_models import DONE_STATUSES
-from bot.store.models import InboundMessage, OutboxMessage, Ticket
+from bot.store.models import InboundMessage
 from bot.tickets.threads import party_of
 from bot.verify.authresults import sender_authenticated
 

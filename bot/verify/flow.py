@@ -27,12 +27,15 @@ if TYPE_CHECKING:
 VERIFIED, CHALLENGED, UNKNOWN, REFUSED = "verified", "challenged", "unknown", "refused"
 
 
-def begin(session: Session, ctx: MessageContext, deps: Services) -> None:
-    """For a new rights request: match the account, then verify, challenge or ask for details."""
+def begin(session: Session, ctx: MessageContext, deps: Services, *, with_ack: bool = False) -> None:
+    """For a new rights request: match the account, then verify, challenge or ask for details.
+
+    `with_ack`: an acknowledgement of this message follows, and carries the code or the question
+    (ctx.ack_code, ctx.ack_asks_account) instead of a mail of their own."""
     match = match_account(ctx.parsed, deps.accounts(session), deps.settings.accounts.default_region)
     audit.record(session, deps.clock.now(), "account.match", ticket_id=ctx.ticket.id,
                  inbound_id=inbound_id(ctx, session), **match.evidence())
-    _act_on_match(session, ctx, deps, match)
+    _act_on_match(session, ctx, deps, match, with_ack=with_ack)
     recompute_due(session, ctx.ticket, deps.settings, deps.clock.now())
 
 
@@ -50,11 +53,15 @@ def follow_up(session: Session, ctx: MessageContext, deps: Services) -> None:
     recompute_due(session, ticket, deps.settings, deps.clock.now())  # verified, or no longer waiting
 
 
-def _act_on_match(session: Session, ctx: MessageContext, deps: Services, match: AccountMatch) -> None:
+def _act_on_match(session: Session, ctx: MessageContext, deps: Services, match: AccountMatch, *,
+                  with_ack: bool = False) -> None:
     ticket, msg, now = ctx.ticket, ctx.parsed, deps.clock.now()
     if match.status != "matched":
         _set(ticket, UNKNOWN, waiting_on="requester")
         audit.record(session, now, "verification.unknown", ticket_id=ticket.id, reason=match.status)
+        if with_ack:
+            ctx.ack_asks_account = True
+            return
         mail = deps.renderer.render("unknown", "bilingual", reference=ticket.reference)
         queue_mail(session, settings=deps.settings, now=now, ticket=ticket, kind="ask-details",
                    to=ticket.requester, subject=mail.subject, text=mail.text,
@@ -74,12 +81,16 @@ def _act_on_match(session: Session, ctx: MessageContext, deps: Services, match: 
         create_draft(session, ticket, deps)
         return
     audit.record(session, now, "verification.headers_not_enough", ticket_id=ticket.id, evidence=evidence)
-    issue_challenge(session, ticket, account, deps, in_reply_to=msg.message_id)
+    issue_challenge(session, ticket, account, deps, in_reply_to=msg.message_id, ack=ctx if with_ack else None)
 
 
 def issue_challenge(session: Session, ticket: Ticket, account: Account, deps: Services, *,
-                    in_reply_to: str | None = None, actor: str = "bot") -> Challenge | None:
-    """A fresh code to the account's registered address (never to an unverified sender), or by SMS."""
+                    in_reply_to: str | None = None, actor: str = "bot",
+                    ack: MessageContext | None = None) -> Challenge | None:
+    """A fresh code to the account's registered address (never to an unverified sender), or by SMS.
+
+    With `ack`, a code for the address the request came from rides in its acknowledgement
+    (ctx.ack_code); the acknowledgement stage then calls code_queued."""
     now, cfg = deps.clock.now(), deps.settings.verification
     for old in session.exec(select(Challenge).where(Challenge.ticket_id == ticket.id, Challenge.status == "open")):
         old.status = "superseded"
@@ -100,15 +111,27 @@ def issue_challenge(session: Session, ticket: Ticket, account: Account, deps: Se
                           expires_at=now + timedelta(hours=cfg.code_ttl_hours))
     session.add(challenge)
     session.flush()
+    if channel == "email" and ack is not None and sent_to == ticket.requester:
+        ack.ack_code = (challenge, code)
+        return challenge
     if channel == "email":
         mail = deps.renderer.render("challenge", ticket.language, reference=ticket.reference, code=code,
-                                    kind=ticket.kind, hours=cfg.code_ttl_hours, nickname=account.nickname)
+                                    kind=ticket.kind, hours=cfg.code_ttl_hours)   # greets no one by name:
+        # whoever wrote the request, the code goes to the account's address, perhaps someone else's
         queued = queue_mail(session, settings=deps.settings, now=now, ticket=ticket, kind="challenge", to=sent_to,
                             subject=mail.subject, text=mail.text,
                             in_reply_to=in_reply_to if to == ticket.requester else None, actor=actor)
     else:   # queued like mail: the gateway is called only after this transaction commits
         queued = queue_sms(session, settings=deps.settings, now=now, ticket=ticket, phone=sent_to, code=code,
                            actor=actor)
+    return code_queued(session, ticket, challenge, queued, deps, actor=actor)
+
+
+def code_queued(session: Session, ticket: Ticket, challenge: Challenge, queued: object | None, deps: Services,
+                *, actor: str = "bot") -> Challenge | None:
+    """The mail (or SMS) carrying the code was queued, or withheld (None): the ticket waits, or staff decide."""
+    now = deps.clock.now()
+    channel, sent_to = challenge.channel, challenge.sent_to
     if queued is None:   # withheld by loop protection (bot/outbox/loops.py): no code went out
         challenge.status = "withheld"
         _set(ticket, "pending")

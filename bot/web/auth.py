@@ -10,6 +10,7 @@ from functools import cache
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlmodel import Session, delete, select
+from zxcvbn import zxcvbn
 
 from bot.store.models import StaffUser
 from bot.store.console_models import StaffSession
@@ -17,6 +18,9 @@ from bot.store.console_models import StaffSession
 ROLES = ("staff", "manager")
 _hasher = PasswordHasher()   # argon2id with the library's (RFC 9106) parameters
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# zxcvbn's score 3: "safely unguessable" (about 10^8 guesses and more); 0-2 are guessable online.
+MIN_PASSWORD_SCORE = 3
+MAX_CHECKED = 100   # zxcvbn's time grows with length; the first 100 characters tell enough
 
 
 class UserError(ValueError):
@@ -30,9 +34,15 @@ def normalise_email(email: str) -> str:
     return email
 
 
-def check_password(password: str, min_length: int) -> None:
+def check_password(password: str, min_length: int, email: str = "") -> None:
+    """Long enough, and not guessable: zxcvbn's score counts repeats ("aaaa..."), common passwords,
+    keyboard runs, dates and the staff member's own address."""
     if len(password) < min_length:
         raise UserError(f"the password needs at least {min_length} characters")
+    strength = zxcvbn(password[:MAX_CHECKED], user_inputs=[email, *email.replace("@", ".").split(".")])
+    if strength["score"] < MIN_PASSWORD_SCORE:
+        hint = strength["feedback"]["warning"] or "; ".join(strength["feedback"]["suggestions"])
+        raise UserError("the password is too easy to guess" + (f": {hint}" if hint else ""))
 
 
 def find_user(session: Session, email: str) -> StaffUser | None:
@@ -44,7 +54,7 @@ def add_user(session: Session, email: str, password: str, *, role: str, now: dat
     email = normalise_email(email)
     if role not in ROLES:
         raise UserError(f"role must be one of {', '.join(ROLES)}")
-    check_password(password, min_length)
+    check_password(password, min_length, email)
     if find_user(session, email) is not None:
         raise UserError(f"{email} already exists")
     user = StaffUser(email=email, role=role, password_hash=_hasher.hash(password), created_at=now)
@@ -55,7 +65,7 @@ def add_user(session: Session, email: str, password: str, *, role: str, now: dat
 
 def set_password(session: Session, email: str, password: str, *, min_length: int) -> StaffUser:
     user = _existing(session, email)
-    check_password(password, min_length)
+    check_password(password, min_length, user.email)
     user.password_hash = _hasher.hash(password)
     session.add(user)
     end_sessions(session, user.id)

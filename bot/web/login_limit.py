@@ -1,4 +1,7 @@
-"""The console's login limit: too many failed logins for one account name or from one address are refused a while.
+"""The console's login limit: too many failed logins from one address, or for one account name, are refused a while.
+
+One address is stopped after a few failures; an account name only after many more from all addresses
+together, so that one client's guesses cannot lock the real user out.
 
 Every attempt is committed before its password is checked, so guesses sent in parallel count as
 well; a successful login removes only its own account's failures from its own address, so what an
@@ -78,7 +81,8 @@ def check_attempt(sessions: SessionFactory, now: datetime, attempt: LoginAttempt
         counted = {"account name": _failures(session, LoginFailure.account == attempt.account, since),
                    "address": _failures(session, LoginFailure.client == attempt.client, since)}
         # This attempt is among those counted: over the limit means the limit was reached before it.
-        reached = {name: found for name, found in counted.items() if found[0] > web.login_max_failures}
+        limit = {"account name": web.login_max_account_failures, "address": web.login_max_failures}
+        reached = {name: found for name, found in counted.items() if found[0] > limit[name]}
         if not reached:
             return None
         session.exec(update(LoginFailure).where(LoginFailure.id == row_id).values(refused=True))

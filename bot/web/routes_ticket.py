@@ -73,11 +73,11 @@ def _draft_reference(request: Request, draft_id: int) -> str:
 
 @router.post("/drafts/{draft_id}/approve")
 def approve_draft(request: Request, draft_id: int, text: Text, user: StaffPost,
-                  background: BackgroundTasks) -> Response:
+                  background: BackgroundTasks, other_language: Annotated[bool, Form()] = False) -> Response:
     app = bot_app(request)
 
     def decide(session: Session, _ticket: Ticket) -> str:
-        draft = approve(session, draft_id, app.pipeline, actor=actor(user), text=text)
+        draft = approve(session, draft_id, app.pipeline, actor=actor(user), text=text, other_language=other_language)
         # Deletions run their side effects after the approval has committed, off the request.
         background.add_task(run_pending_actions, app.sessions, app.settings, app.clock)
         return f"Approved{' with your edits' if draft.edited else ''}: the reply to {draft.to_address} is queued."

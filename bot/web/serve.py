@@ -34,7 +34,7 @@ async def serve_web(app: App, stop: asyncio.Event, *, web: WebSettings | None = 
     web = web or web_settings(app.settings)
     api = await asyncio.to_thread(create_web_app, app, web)
     sock = _listen(web.host, web.port)
-    config = uvicorn.Config(api, log_config=None, access_log=False, lifespan="off", proxy_headers=True,
+    config = uvicorn.Config(api, log_config=None, access_log=False, lifespan="off", proxy_headers=bool(web.forwarded_allow_ips.strip()),
                             forwarded_allow_ips=web.forwarded_allow_ips, timeout_graceful_shutdown=5)
     server = _EmbeddedServer(config)
 

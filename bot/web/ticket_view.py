@@ -12,17 +12,18 @@ from bot.service.app import App
 from bot.drafts.correction import correction_sources
 from bot.mail.parse import parse_message
 from bot.store.models import AuditEvent, Challenge, Draft, DraftAttachment, InboundMessage, OutboxMessage, Ticket
-from bot.store.models import (AuditEvent,
-    Challenge,
-    Draft,
-    DraftAttachment,
-    InboundMessage,
-    OutboxMessage,
-    Ticket)
 from bot.store.processor_models import ProcessorNotice
 from bot.sla import days_left
 from bot.outbox.sms import shown_recipient
 from bot.tickets.opening import find_by_reference
+
+
+# Attachment names listed per message; a mail of 100,000 parts would make a page of megabytes.
+SHOWN_PARTS = 50
+
+
+def _shown(names: list[str]) -> dict:
+    return {"attachments": names[:SHOWN_PARTS], "more_attachments": max(0, len(names) - SHOWN_PARTS)}
 
 
 def find_ticket(session: Session, reference: str) -> Ticket | None:
@@ -53,13 +54,13 @@ def thread(session: Session, ticket_id: int, *, purged: bool = False) -> list[di
     for m in session.exec(select(InboundMessage).where(InboundMessage.ticket_id == ticket_id)):
         items.append({"direction": "in", "at": m.received_at, "order": (m.received_at, 0, m.id), "who": m.sender,
                       "subject": m.subject, "text": m.new_text, "quoted": _quoted_text(m.raw, m.new_text),
-                      "attachments": json.loads(m.attachments), "machine_reason": m.machine_reason,
+                      **_shown(json.loads(m.attachments)), "machine_reason": m.machine_reason,
                       "party": m.party, "status": m.status, "purged": m.purged_at is not None})
     for o in session.exec(select(OutboxMessage).where(OutboxMessage.ticket_id == ticket_id)):
         text, files = _sent_mail(o.raw)
         items.append({"direction": "out", "at": o.created_at, "order": (o.created_at, 1, o.id),
                       "who": shown_recipient(o.kind, o.to_address),
-                      "subject": o.subject, "text": text, "quoted": "", "attachments": files, "kind": o.kind,
+                      "subject": o.subject, "text": text, "quoted": "", **_shown(files), "kind": o.kind,
                       "status": o.status, "sent_at": o.sent_at, "last_error": o.last_error,
                       "purged": purged and not o.raw})
     return sorted(items, key=lambda item: item["order"])

@@ -68,7 +68,8 @@ def run_demo(base: Settings, console: Console) -> None:
         console.print(f"Run 1: {dict(report.fetched.outcomes)}; mail sent: {report.sent.sent}")
 
         code_mail = next(m for m in smtp.received
-                         if m.recipients == ["alice@example.org"] and m.message["X-Supportbot-Kind"] == "challenge")
+                         if m.recipients == ["alice@example.org"]
+                         and m.message["X-Supportbot-Kind"] in ("challenge", "ack-code"))
         imap.append(_reply_with_code(code_mail))
         report = run_once(app)
         console.print(f"Run 2 (Alice replies with the code from her registered address): "

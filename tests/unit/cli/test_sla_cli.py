@@ -94,3 +94,24 @@ def test_extend_assign_complete_and_sweep(mixed, smtp):
     # staff listing ESL-000001 (2 days left after the extension) and ESL-000004.
     assert recipients == sorted(["user@example.org", "alice@esl.example", BOSS, STAFF])
     assert runner.invoke(app, ["sla", "sweep"]).output.strip().endswith("no reminder due")
+
+
+def test_an_english_reason_for_a_chinese_requester_is_refused_unless_staff_confirm(database_url, smtp):
+    settings = sla_settings(database={"url": database_url})
+    engine = make_engine(settings.database.url)
+    init_db(engine)
+    with Session(engine) as s:
+        add_ticket(s, settings, datetime.now(timezone.utc) - timedelta(days=3), language="zh")
+        s.commit()
+    app = _cli(settings)
+    english = ["sla", "extend", "ESL-000001", "--days", "5", "--reason", "the export needs a legal review"]
+    refused = runner.invoke(app, english)
+    assert refused.exit_code == 2 and "not in Chinese" in " ".join(refused.output.split())
+    with Session(engine) as s:
+        assert s.exec(select(OutboxMessage)).all() == []        # nothing pasted into a Chinese mail unseen
+    assert runner.invoke(app, ["sla", "extend", "ESL-000001", "--days", "5", "--reason", "导出数据需要法务审核"]).exit_code == 0
+    confirmed = runner.invoke(app, [*english, "--other-language"])
+    assert confirmed.exit_code == 0, confirmed.output
+    with Session(engine) as s:
+        assert len(s.exec(select(OutboxMessage).where(OutboxMessage.kind == "extension")).all()) == 2
+    engine.dispose()

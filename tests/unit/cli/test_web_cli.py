@@ -59,6 +59,9 @@ def test_add_prompts_twice(run, settings):
 
 @pytest.mark.parametrize("args,password,message", [
     (["users", "add", "amy@esl.example"], "short", "at least 12 characters"),
+    (["users", "add", "amy@esl.example"], "aaaaaaaaaaaa", "too easy to guess"),
+    (["users", "add", "amy@esl.example"], "password1234", "too easy to guess"),
+    (["users", "add", "amy@esl.example"], "amy@esl.example!", "too easy to guess"),
     (["users", "add", "amy@esl.example", "--role", "admin"], PASSWORD, "role must be one of"),
     (["users", "add", "not-an-address"], PASSWORD, "not an email address"),
 ])

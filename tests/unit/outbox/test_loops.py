@@ -144,13 +144,14 @@ def test_a_withheld_code_leaves_verification_to_staff_not_waiting_on_the_request
     app = make_app(engine, clock, tmp_path, loops={"per_address_per_hour": 1})
     flow = Flow(app)
     flow.send(mail("owner@example.org", "Delete my account", "Please delete my account and all my data.", "<1@o>"))
-    assert [row.kind for row in flow.outbox()] == ["ack"]          # the code mail was over the limit
-    ticket = flow.ticket(1)
+    flow.send(mail("owner@example.org", "Copy of my data", "Please send me a copy of my personal data.", "<2@o>"))
+    assert [(row.kind, row.ticket_id) for row in flow.outbox()] == [("ack-code", 1)]   # the second was over
+    ticket = flow.ticket(2)
     assert (ticket.verification, ticket.waiting_on) == ("pending", None)
     with Session(app.engine) as s:
-        assert s.exec(select(Challenge)).one().status == "withheld"
-    assert len(_events(app.engine, "verification.code_withheld")) == 1
-    assert _events(app.engine, "verification.challenged") == []
+        assert [c.status for c in s.exec(select(Challenge).order_by(Challenge.id))] == ["open", "withheld"]
+    assert [e.ticket_id for e in _events(app.engine, "verification.code_withheld")] == [2]
+    assert [e.ticket_id for e in _events(app.engine, "verification.challenged")] == [1]
 
 
 # --- bounces ------------------------------------------------------------------------------------

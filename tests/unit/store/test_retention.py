@@ -24,6 +24,7 @@ from bot.sla import mark_completed
 from bot.store.sla_models import TicketSla
 from bot.service.scheduler import SlaJobs
 from bot.tickets.views import ticket_detail
+from bot.sla.delivery import settle_replies
 from tests.support.pipeline_flow import TRUSTED_PASS, Flow, mail, make_app
 from tests.unit.web.test_web_helpers import anon, bot, client, fast_hashes, flow, post  # noqa: F401
 from tests.support.cli_app import cli_with
@@ -36,6 +37,7 @@ BODY = "Please send me a copy of my personal data."
 def send_all(app, smtp) -> None:
     settings = SmtpSettings(host="127.0.0.1", port=smtp.port, security="none", from_address="support@esl.example")
     asyncio.run(drain_outbox(app.sessions, SmtpSink(settings), app.clock, settings))
+    settle_replies(app.sessions, app.settings, app.clock)   # as App.drain_outbox does: sent = completed
 
 
 def contents(app) -> dict[int | None, dict[str, int]]:

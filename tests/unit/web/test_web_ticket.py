@@ -7,6 +7,7 @@ import pytest
 from sqlmodel import Session, select
 
 from bot.store.models import Challenge, Draft, OutboxMessage
+from tests.support.pipeline_flow import TRUSTED_PASS, mail
 from tests.unit.web.test_web_helpers import (STAFF, anon, bot, challenged_deletion, client, csrf_of, draft_files,  # noqa: F401
                                          events, fast_hashes, flow, pending_draft, plain_text, post, replies,
                                          verified_access, attachments)
@@ -156,7 +157,8 @@ def test_resend_code_supersedes_the_old_one(client, flow, bot):
     post(client, "/tickets/ESL-000001/resend-code")
     with Session(bot.engine) as s:
         assert [c.status for c in s.exec(select(Challenge).order_by(Challenge.id))] == ["superseded", "open"]
-        assert len([o for o in s.exec(select(OutboxMessage)) if o.kind == "challenge"]) == 2
+        # The first code came with the acknowledgement; the one staff resend comes alone.
+        assert [o.kind for o in s.exec(select(OutboxMessage).order_by(OutboxMessage.id))] == ["ack-code", "challenge"]
     [event] = [e for e in events(bot, "verification.challenged") if e.actor != "bot"]
     assert event.actor == f"staff:{STAFF}"
 
@@ -186,3 +188,42 @@ def test_third_party_mail_is_marked_and_each_corrected_value_names_its_message(c
     sources = sources[:sources.index("</ul>")]
     assert "+8613911112222" in sources and "&lt;own-1@example.org&gt;" in sources
     assert "evil@attacker.test" not in sources
+
+
+def test_english_added_to_a_chinese_reply_is_held_until_staff_confirm_it(client, flow, bot):
+    flow.send(mail("owner@example.org", "删除账号", "请删除我的账号和所有个人数据。", "<zh@x>",
+                   Authentication_Results=TRUSTED_PASS))
+    draft = pending_draft(bot, flow.ticket().id)
+    assert draft.language == "zh"
+    page = client.get("/tickets/ESL-000001").text
+    assert 'name="other_language"' in page                     # the console offers the confirmation
+    english = draft.text + "\nPlease note that backups are erased within 30 days.\n"
+    post(client, f"/drafts/{draft.id}/approve", text=english)
+    assert replies(bot) == [] and "not in Chinese" in client.get("/tickets/ESL-000001").text
+    post(client, f"/drafts/{draft.id}/approve", text=draft.text + "\n备份将在 30 天内清除。\n")   # Chinese: goes
+    assert len(replies(bot)) == 1
+
+
+def test_staff_may_confirm_text_in_another_language_for_a_chinese_reply(client, flow, bot):
+    flow.send(mail("owner@example.org", "删除账号", "请删除我的账号和所有个人数据。", "<zh@x>",
+                   Authentication_Results=TRUSTED_PASS))
+    draft = pending_draft(bot, flow.ticket().id)
+    post(client, f"/drafts/{draft.id}/approve", text=draft.text + "\nSee you, Li Wei\n", other_language="1")
+    assert len(replies(bot)) == 1
+
+
+def _many_parts(n: int) -> bytes:
+    head = ("From: owner@example.org\r\nTo: support@esl.example\r\nSubject: Copy of my data\r\n"
+            "Message-ID: <parts@x>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"
+            "--b\r\nContent-Type: text/plain\r\n\r\nPlease send me a copy of my personal data.\r\n")
+    parts = "".join(f"--b\r\nContent-Type: application/octet-stream\r\nContent-Disposition: attachment; "
+                    f"filename=part-{i:06d}.bin\r\n\r\nx\r\n" for i in range(n))
+    return (head + parts + "--b--\r\n").encode()
+
+
+def test_a_mail_of_thousands_of_parts_keeps_the_ticket_page_small(client, flow):
+    flow.send(_many_parts(3000))
+    page = client.get("/tickets/ESL-000001").text
+    assert "part-000000.bin" in page and "part-002999.bin" not in page
+    assert "and 2,950 more" in page                  # said, not listed: the count stays visible
+    assert len(page.encode()) < 15_000, len(page)    # ~8 KB with one part; the 3,000 names made 58 KB
