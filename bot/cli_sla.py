@@ -107,8 +107,13 @@ def assign(ctx: typer.Context, ticket: str = typer.Argument(...),
     """Give a ticket to a staff member: their reminders go to them alone."""
     from bot.db import transaction
     from bot.sla.clock_rules import assign as assign_ticket
-    with transaction(_sessions(ctx)) as session:
-        assign_ticket(session, _ticket(session, ticket), to or None, _now(), actor=f"staff:{by or getpass.getuser()}")
+    try:
+        with transaction(_sessions(ctx)) as session:
+            assign_ticket(session, _ticket(session, ticket), to or None, _now(),
+                          actor=f"staff:{by or getpass.getuser()}")
+    except ValueError as exc:
+        errors.print(f"Not assigned: {exc}")
+        raise typer.Exit(1) from None
     console.print(f"{ticket.upper()}: {'assigned to ' + to.lower() if to else 'unassigned'}")
 
 

@@ -8,7 +8,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from bot import audit
-from bot.models import Ticket
+from bot.models import StaffUser, Ticket
 from bot.sla.calendar import add_days, counted_days, days_left, local_day
 from bot.sla.models import DONE_STATUSES, SlaExtension, SlaPause, TicketSla
 from bot.sla.settings import sla_rules
@@ -106,8 +106,14 @@ def mark_completed(session: Session, ticket: Ticket, settings: Settings, now: da
 
 
 def assign(session: Session, ticket: Ticket, assignee: str | None, now: datetime, *, actor: str) -> TicketSla:
-    """Give the ticket to a staff member (their address), or back to the shared list with None."""
+    """Give the ticket to a staff member (their address), or back to the shared list with None.
+
+    Only an active staff account can own a ticket: its reminders would go nowhere else."""
+    address = assignee.strip().lower() if assignee else None
+    if address and not session.exec(select(StaffUser.id).where(func.lower(StaffUser.email) == address,
+                                                               StaffUser.active)).first():
+        raise ValueError(f"{address} is no active staff account (see `supportbot users list`)")
     row = sla_row(session, ticket)
-    row.assignee = assignee.strip().lower() if assignee else None
+    row.assignee = address
     audit.record(session, now, "ticket.assigned", ticket_id=ticket.id, actor=actor, assignee=row.assignee)
     return row

@@ -5,7 +5,7 @@ from collections.abc import Callable
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, BackgroundTasks, Depends, Form, HTTPException, Request
+from fastapi import APIRouter, BackgroundTasks, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse
 from sqlmodel import Session, select
 from starlette.responses import Response
@@ -15,11 +15,13 @@ from bot.db import transaction
 from bot.drafts.actions import run_pending_actions
 from bot.drafts.approve import DraftError, approve, reject
 from bot.models import Draft, DraftAttachment, InboundMessage, StaffUser, Ticket
+from bot.sla.clock_rules import assign
 from bot.tickets import reclassify
 from bot.verify import flow
 from bot.verify.guard import NotVerified
 from bot.web.render import render
 from bot.web.security import bot_app, current_user, flash, staff_form
+from bot.web.ticket_moves import assignee_of, look_up_accounts, next_in_queue, staff_addresses
 from bot.web.ticket_view import find_ticket, ticket_page
 
 router = APIRouter()
@@ -36,30 +38,42 @@ def _to_ticket(reference: str) -> RedirectResponse:
     return RedirectResponse(f"/tickets/{reference}", status_code=303)
 
 
-def _decide(request: Request, reference: str, decision: Callable[[Session, Ticket], str]) -> Response:
-    """Run one decision in one transaction; its refusal (not verified, already decided...) is shown, not raised."""
+def _decide(request: Request, reference: str, decision: Callable[[Session, Ticket], str], *,
+            move_on: bool = False) -> Response:
+    """Run one decision in one transaction; its refusal (not verified, already decided...) is shown, not raised.
+
+    `move_on`: once done, on to the next ticket in the queue (after approving or rejecting a draft)."""
     app = bot_app(request)
+    following = None
     try:
         with transaction(app.sessions) as session:
             ticket = find_ticket(session, reference)
             if ticket is None:
                 raise HTTPException(404, f"No ticket {reference}.")
             done = decision(session, ticket)
+            following = next_in_queue(session, ticket) if move_on else None
     except (DraftError, NotVerified, ValueError) as exc:
         flash(request, "error", str(exc))
-    else:
-        flash(request, "ok", done)
+        return _to_ticket(reference.upper())
+    flash(request, "ok", f"{reference.upper()}: {done}" if move_on else done)
+    if move_on:
+        return _to_ticket(following) if following else RedirectResponse("/", status_code=303)
     return _to_ticket(reference.upper())
 
 
 @router.get("/tickets/{reference}")
-def ticket(request: Request, reference: str, user: Staff) -> Response:
+def ticket(request: Request, reference: str, user: Staff,
+           find: Annotated[str, Query(max_length=200)] = "") -> Response:
     app = bot_app(request)
     with app.sessions() as session:
         page = ticket_page(session, app, reference)
-    if page is None:
-        raise HTTPException(404, f"No ticket {reference}.")
-    return render(request, "ticket.html", section="queue", kinds=KINDS, **page)
+        if page is None:
+            raise HTTPException(404, f"No ticket {reference}.")
+        found = look_up_accounts(app.accounts(session), find, app.settings.accounts.default_region) if find else []
+        people = staff_addresses(session)
+        owner = assignee_of(session, page["ticket"])
+    return render(request, "ticket.html", section="queue", kinds=KINDS, find=find, found=found, staff=people,
+                  assignee=owner, **page)
 
 
 def _draft_reference(request: Request, draft_id: int) -> str:
@@ -81,7 +95,7 @@ def approve_draft(request: Request, draft_id: int, text: Text, user: StaffPost,
         # Deletions run their side effects after the approval has committed, off the request.
         background.add_task(run_pending_actions, app.sessions, app.settings, app.clock)
         return f"Approved{' with your edits' if draft.edited else ''}: the reply to {draft.to_address} is queued."
-    return _decide(request, _draft_reference(request, draft_id), decide)
+    return _decide(request, _draft_reference(request, draft_id), decide, move_on=True)
 
 
 @router.post("/drafts/{draft_id}/reject")
@@ -91,7 +105,18 @@ def reject_draft(request: Request, draft_id: int, user: StaffPost, reason: Text 
     def decide(session: Session, _ticket: Ticket) -> str:
         reject(session, draft_id, app.pipeline, actor=actor(user), reason=reason)
         return "Rejected: nothing was sent."
-    return _decide(request, _draft_reference(request, draft_id), decide)
+    return _decide(request, _draft_reference(request, draft_id), decide, move_on=True)
+
+
+@router.post("/tickets/{reference}/assign")
+def assign_ticket(request: Request, reference: str, user: StaffPost,
+                  assignee: Annotated[str, Form(max_length=320)] = "") -> Response:
+    app = bot_app(request)
+
+    def decide(session: Session, ticket: Ticket) -> str:
+        row = assign(session, ticket, assignee.strip() or None, app.clock.now(), actor=actor(user))
+        return f"Assigned to {row.assignee}." if row.assignee else "Unassigned: back on the shared list."
+    return _decide(request, reference, decide)
 
 
 @router.post("/tickets/{reference}/reclassify")
