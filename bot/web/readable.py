@@ -9,13 +9,27 @@ from markupsafe import Markup, escape
 
 ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([+-]\d{2}:?\d{2}|Z)?$")
 MESSAGE_ID = re.compile(r"^<[^<>@\s]+@[^<>\s]+>$")
-# Kinds of request and of mail we send, as a word staff know; gettext-marked where they are shown.
-KIND_NAMES = {"access": "access to data", "correction": "correction", "deletion": "deletion", "other": "other",
-              "ack": "acknowledgement", "ask-details": "account question", "challenge": "verification code",
-              "challenge-sms": "code by SMS", "third-party-notice": "third-party notice",
-              "reply-access": "reply: access", "reply-correction": "reply: correction",
-              "reply-deletion": "reply: deletion", "reply-other": "reply", "digest": "digest",
-              "reminder": "reminder", "extension": "extension notice"}
+
+
+def N_(text: str) -> str:
+    """Marks a word for the catalogue (pybabel -k N_); translated where it is shown."""
+    return text
+
+
+# Kinds of request and of mail we send, as a word staff know.
+KIND_NAMES = {"access": N_("access to data"), "correction": N_("correction"), "deletion": N_("deletion"),
+              "other": N_("other"), "ack": N_("acknowledgement"), "ask-details": N_("account question"),
+              "challenge": N_("verification code"), "challenge-sms": N_("code by SMS"),
+              "third-party-notice": N_("third-party notice"), "reply-access": N_("reply: access"),
+              "reply-correction": N_("reply: correction"), "reply-deletion": N_("reply: deletion"),
+              "reply-other": N_("reply"), "digest": N_("digest"), "reminder": N_("reminder"),
+              "extension": N_("extension notice")}
+# Statuses, verification states, roles and channels the pages show through _(value).
+WORDS = (N_("open"), N_("answered"), N_("closed"), N_("pending"), N_("verified"), N_("challenged"), N_("unknown"),
+         N_("refused"), N_("requester"), N_("staff"), N_("manager"), N_("email"), N_("sms"), N_("used"),
+         N_("locked"), N_("expired"), N_("superseded"), N_("withheld"), N_("approved"), N_("rejected"),
+         N_("sent"), N_("sending"), N_("failed"), N_("active"), N_("disabled"), N_("Not allowed"), N_("Not found"),
+         N_("Gone"), N_("Not understood"), N_("Error"))
 
 
 def kind_name(kind: str | None, gettext=lambda text: text) -> str:

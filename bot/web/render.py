@@ -22,12 +22,13 @@ def due_class(days: int) -> str:
     return "due-over" if days < 0 else "due-soon" if days <= 3 else "due-ok"
 
 
-def days_text(days: int, ngettext) -> str:
+def days_text(days: int, words) -> str:
+    """`words`: the staff member's translations."""
     if days < 0:
-        return ngettext("%(num)d day overdue", "%(num)d days overdue", -days) % {"num": -days}
+        return words.ngettext("%(num)d day overdue", "%(num)d days overdue", -days) % {"num": -days}
     if days == 0:
-        return ngettext("due today", "due today", 1)
-    return ngettext("%(num)d day left", "%(num)d days left", days) % {"num": days}
+        return words.gettext("due today")
+    return words.ngettext("%(num)d day left", "%(num)d days left", days) % {"num": days}
 
 
 def size_text(size: int | None) -> str:
@@ -61,6 +62,6 @@ def render(request: Request, name: str, status_code: int = 200, **context: objec
                "zone": app.settings.sla.timezone, "lang": language, "languages": i18n.LANGUAGES,
                "evidence": lambda detail: evidence(detail, zone, translated.gettext),
                "kind_name": lambda kind: kind_name(kind, translated.gettext),
-               "days_text": lambda days: days_text(days, translated.ngettext), "due_class": due_class,
+               "days_text": lambda days: days_text(days, translated), "due_class": due_class,
                "size": size_text, **(_menu_counts(app) if user else {}), **context}
     return i18n.templates(language).TemplateResponse(request, name, context, status_code=status_code)

@@ -13,8 +13,7 @@ from starlette.responses import Response
 from bot import audit
 from bot.db import transaction
 from bot.models import StaffUser
-from bot.web.auth import authenticate, end_session, session_user, start_session
-from bot.web.i18n import LANGUAGES
+from bot.web.auth import UserError, authenticate, end_session, session_user, set_language, start_session
 from bot.web.login_limit import LoginAttempt, check_attempt, login_succeeded
 from bot.web.render import render
 from bot.web.security import bot_app, check_csrf, safe_next, staff_form
@@ -77,11 +76,12 @@ def logout(request: Request, user: Annotated[StaffUser, Depends(staff_form)]) ->
 def choose_language(request: Request, user: Annotated[StaffUser, Depends(staff_form)],
                     language: Annotated[str, Form(max_length=8)] = "") -> Response:
     """The console's language for this staff member, kept on their account."""
-    if language not in LANGUAGES:
-        raise HTTPException(422, f"Choose one of: {', '.join(LANGUAGES)}.")
     app = bot_app(request)
-    with transaction(app.sessions) as session:
-        session.get(StaffUser, user.id).language = language
+    try:
+        with transaction(app.sessions) as session:
+            set_language(session, user.email, language)
+    except UserError as exc:
+        raise HTTPException(422, str(exc)) from None
     back = request.headers.get("referer", "/")
     return RedirectResponse(safe_next(urlsplit(back).path + (f"?{urlsplit(back).query}" if urlsplit(back).query
                                                              else "")), status_code=303)
