@@ -105,15 +105,19 @@ def mark_completed(session: Session, ticket: Ticket, settings: Settings, now: da
     return row
 
 
-def assign(session: Session, ticket: Ticket, assignee: str | None, now: datetime, *, actor: str) -> TicketSla:
-    """Give the ticket to a staff member (their address), or back to the shared list with None.
-
-    Only an active staff account can own a ticket: its reminders would go nowhere else."""
+def staff_assignee(session: Session, assignee: str | None) -> str | None:
+    """The address to assign to, if it is an active staff account (the console and the CLI ask this);
+    ValueError otherwise: reminders to anyone else would go to someone who cannot act on them."""
     address = assignee.strip().lower() if assignee else None
     if address and not session.exec(select(StaffUser.id).where(func.lower(StaffUser.email) == address,
                                                                StaffUser.active)).first():
         raise ValueError(f"{address} is no active staff account (see `supportbot users list`)")
+    return address
+
+
+def assign(session: Session, ticket: Ticket, assignee: str | None, now: datetime, *, actor: str) -> TicketSla:
+    """Give the ticket to a staff member (their address), or back to the shared list with None."""
     row = sla_row(session, ticket)
-    row.assignee = address
+    row.assignee = assignee.strip().lower() if assignee else None
     audit.record(session, now, "ticket.assigned", ticket_id=ticket.id, actor=actor, assignee=row.assignee)
     return row

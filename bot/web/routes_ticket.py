@@ -15,7 +15,7 @@ from bot.db import transaction
 from bot.drafts.actions import run_pending_actions
 from bot.drafts.approve import DraftError, approve, reject
 from bot.models import Draft, DraftAttachment, InboundMessage, StaffUser, Ticket
-from bot.sla.clock_rules import assign
+from bot.sla.clock_rules import assign, staff_assignee
 from bot.tickets import reclassify
 from bot.verify import flow
 from bot.verify.guard import NotVerified
@@ -114,7 +114,7 @@ def assign_ticket(request: Request, reference: str, user: StaffPost,
     app = bot_app(request)
 
     def decide(session: Session, ticket: Ticket) -> str:
-        row = assign(session, ticket, assignee.strip() or None, app.clock.now(), actor=actor(user))
+        row = assign(session, ticket, staff_assignee(session, assignee), app.clock.now(), actor=actor(user))
         return f"Assigned to {row.assignee}." if row.assignee else "Unassigned: back on the shared list."
     return _decide(request, reference, decide)
 
