@@ -106,3 +106,14 @@ def queue_acknowledgement(session: Session, ctx: MessageContext, deps: Pipeline)
         in_reply_to=msg.message_id, references=msg.references,
     )
 
+
+
+def waiting_mail(session: Session) -> tuple[int, int]:
+    """Mail still waiting in the outbox: (automatic mail never tried, held by the hourly limit or not
+    yet due; mail to retry after a temporary failure)."""
+    pending = (OutboxMessage.status == "pending")
+    held = session.exec(select(func.count()).select_from(OutboxMessage).where(
+        pending, OutboxMessage.attempts == 0, OutboxMessage.kind.in_(AUTOMATIC_KINDS))).one()
+    retrying = session.exec(select(func.count()).select_from(OutboxMessage).where(
+        pending, OutboxMessage.attempts > 0)).one()
+    return held, retrying
