@@ -15,6 +15,8 @@ from bot.clock import FixedClock
 from bot.config import Settings
 from bot.db import transaction
 from bot.models import AuditEvent, Draft, DraftAttachment
+from bot.render import MailRenderer
+from bot.sla.digest_mail import build_digest
 from bot.verify.sms import LoggingSmsSender
 from bot.web.auth import add_user
 from bot.web.serve import serve_web
@@ -26,7 +28,8 @@ from tests.support.pipeline_flow import ACCOUNTS, TRUSTED_PASS, Flow, mail
 pytestmark = pytest.mark.integration
 STAFF, PASSWORD = "amy@esl.example", "correct horse battery staple"
 SHOTS = {"queue": "/tmp/supportbot-web-queue.png", "ticket": "/tmp/supportbot-web-ticket.png",
-         "approved": "/tmp/supportbot-web-approved.png", "phone-zh": "/tmp/supportbot-web-phone-zh.png"}
+         "approved": "/tmp/supportbot-web-approved.png", "phone-zh": "/tmp/supportbot-web-phone-zh.png",
+         "digest": "/tmp/supportbot-digest.png"}
 
 
 class ConsoleServer:
@@ -128,7 +131,7 @@ def test_staff_member_edits_and_approves_in_the_browser(bot, smtp):
         page.click("#assign button")
         expect(page.locator("#assignee")).to_have_text(STAFF)
         page.fill("#draft-text", edited)
-        page.screenshot(path=SHOTS["ticket"], full_page=True)
+        page.screenshot(path=SHOTS["ticket"])   # the top: draft, request, account
         page.click("#approve")
         expect(page).to_have_url(f"{base}/tickets/ESL-000002")      # on to the next in the queue
         expect(page.locator(".flash.ok")).to_contain_text("Approved with your edits")
@@ -157,6 +160,21 @@ def test_staff_member_edits_and_approves_in_the_browser(bot, smtp):
                 page.goto(base + "/")
                 page.screenshot(path=SHOTS["phone-zh"], full_page=True)
             page.set_viewport_size({"width": 1400, "height": 900})
+
+        # The managers' digest as a mail client shows it: links to the console, nothing fetched from elsewhere.
+        settings = bot.settings.model_copy(update={"web": WebSettings(public_url=base)})
+        with bot.sessions() as session:
+            digest = build_digest(session, settings, bot.clock.now(), MailRenderer())
+        requests = []
+        page.on("request", lambda request: requests.append(request.url))
+        page.set_content(digest.html)
+        expect(page.locator("h2", has_text="Open by kind and who they wait on")).to_be_visible()
+        page.locator(f'a[href="{base}/tickets/ESL-000003"]').first.click()
+        expect(page).to_have_url(f"{base}/tickets/ESL-000003")
+        assert [url for url in requests if not url.startswith(base)] == []
+        mail_client = browser.new_page(viewport={"width": 900, "height": 900})   # not under the console's CSP
+        mail_client.set_content(digest.html)
+        mail_client.screenshot(path=SHOTS["digest"], full_page=True)
         browser.close()
 
     for _ in range(2):   # a second run of the sender must not send it again
