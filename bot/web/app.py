@@ -13,7 +13,7 @@ from starlette.responses import Response
 from bot.app import App
 from bot.health import WATCHER, WatcherLiveness
 from bot.metrics import DatabaseCollector, metrics_registry
-from bot.web import routes_auth, routes_mail, routes_ops, routes_queue, routes_ticket
+from bot.web import routes_assign, routes_auth, routes_mail, routes_ops, routes_queue, routes_ticket, routes_verify
 from bot.web.render import STATIC_DIR, render
 from bot.web.security import HEADERS, LoginRequired, secret_key
 from bot.web.settings import WebSettings, web_settings
@@ -53,6 +53,6 @@ def create_web_app(app: App, web: WebSettings | None = None, *, liveness: Watche
                       message=exc.detail)
 
     api.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (routes_ops, routes_auth, routes_queue, routes_mail, routes_ticket):
+    for module in (routes_ops, routes_auth, routes_queue, routes_mail, routes_ticket, routes_assign, routes_verify):
         api.include_router(module.router)
     return api

@@ -15,9 +15,7 @@ from bot.db import transaction
 from bot.drafts.actions import run_pending_actions
 from bot.drafts.approve import DraftError, approve, reject
 from bot.models import Draft, DraftAttachment, InboundMessage, StaffUser, Ticket
-from bot.sla.clock_rules import assign, staff_assignee
 from bot.tickets import reclassify
-from bot.verify import flow
 from bot.verify.guard import NotVerified
 from bot.web.render import render
 from bot.web.security import bot_app, current_user, flash, staff_form
@@ -108,17 +106,6 @@ def reject_draft(request: Request, draft_id: int, user: StaffPost, reason: Text 
     return _decide(request, _draft_reference(request, draft_id), decide, move_on=True)
 
 
-@router.post("/tickets/{reference}/assign")
-def assign_ticket(request: Request, reference: str, user: StaffPost,
-                  assignee: Annotated[str, Form(max_length=320)] = "") -> Response:
-    app = bot_app(request)
-
-    def decide(session: Session, ticket: Ticket) -> str:
-        row = assign(session, ticket, staff_assignee(session, assignee), app.clock.now(), actor=actor(user))
-        return f"Assigned to {row.assignee}." if row.assignee else "Unassigned: back on the shared list."
-    return _decide(request, reference, decide)
-
-
 @router.post("/tickets/{reference}/reclassify")
 def reclassify_ticket(request: Request, reference: str, user: StaffPost, kind: Annotated[str, Form()] = "") -> Response:
     app = bot_app(request)
@@ -131,39 +118,6 @@ def reclassify_ticket(request: Request, reference: str, user: StaffPost, kind: A
             raise ValueError("the request's text was purged under retention: it cannot be classified again")
         reclassify(session, ticket, kind, app.pipeline, actor=actor(user))
         return f"Now {kind}."
-    return _decide(request, reference, decide)
-
-
-@router.post("/tickets/{reference}/verify")
-def verify_ticket(request: Request, reference: str, user: StaffPost, decision: Annotated[str, Form()] = "",
-                  reason: Text = "", account: Annotated[str, Form(max_length=200)] = "") -> Response:
-    app = bot_app(request)
-
-    def decide(session: Session, ticket: Ticket) -> str:
-        if decision not in ("verify", "refuse"):
-            raise ValueError("choose verify or refuse")
-        if account.strip() and account.strip() != ticket.account_id:
-            if app.accounts(session).get(account.strip()) is None:
-                raise ValueError(f"no account {account.strip()}")
-            ticket.account_id = account.strip()   # the account staff matched, as `verify --account`
-        flow.decide_manually(session, ticket, app.pipeline, actor=actor(user), reason=reason,
-                             refuse=decision == "refuse")
-        return f"Requester {ticket.verification}."
-    return _decide(request, reference, decide)
-
-
-@router.post("/tickets/{reference}/resend-code")
-def resend_code(request: Request, reference: str, user: StaffPost) -> Response:
-    app = bot_app(request)
-
-    def decide(session: Session, ticket: Ticket) -> str:
-        found = app.accounts(session).get(ticket.account_id) if ticket.account_id else None
-        if found is None:
-            raise ValueError("the ticket has no matched account: verify it manually with an account ID first")
-        challenge = flow.issue_challenge(session, ticket, found, app.pipeline, actor=actor(user))
-        if challenge is None:  # recorded in the audit trail by issue_challenge
-            return "No code could be sent: the account has no registered address and no SMS sender. Decide manually."
-        return f"A fresh code is on its way by {challenge.channel}."
     return _decide(request, reference, decide)
 
 

@@ -1,6 +1,5 @@
 """Language detection: zh / en / other, offline, and the language answers go out in."""
 
-from pathlib import Path
 
 import pytest
 

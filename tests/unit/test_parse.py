@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import time
 from datetime import timezone
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings

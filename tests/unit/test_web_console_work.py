@@ -8,13 +8,13 @@ import pytest
 from sqlmodel import Session, select
 
 from bot.db import transaction
-from bot.models import Draft, OutboxMessage, Ticket
+from bot.models import Ticket
 from bot.sla.models import TicketSla
 from tests.unit.test_web_helpers import (MANAGER, STAFF, anon, bot, challenged_deletion, client, events,  # noqa: F401
                                          fast_hashes, flow, pending_draft, post, verified_access)
 from tests.unit.test_web_ops import failed_mail, send_all
 from tests.unit.test_web_queue import add_tickets, rows
-from tests.support.pipeline_flow import TRUSTED_PASS, mail
+from tests.support.pipeline_flow import mail
 
 
 def refs(html: str) -> set[str]:
