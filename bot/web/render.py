@@ -58,7 +58,9 @@ def render(request: Request, name: str, status_code: int = 200, **context: objec
         return moment.astimezone(zone).strftime(fmt) if moment else ""
 
     user = getattr(request.state, "user", None)
-    context = {"user": user, "csrf_token": csrf_token(request), "flashes": pop_flashes(request), "local": local,
+    flashes = [(level, prefix + (translated.gettext(text) % values if values else translated.gettext(text)))
+               for level, text, values, prefix in (entry + [{}, ""][len(entry) - 2:] for entry in pop_flashes(request))]
+    context = {"user": user, "csrf_token": csrf_token(request), "flashes": flashes, "local": local,
                "zone": app.settings.sla.timezone, "lang": language, "languages": i18n.LANGUAGES,
                "evidence": lambda detail: evidence(detail, zone, translated.gettext),
                "kind_name": lambda kind: kind_name(kind, translated.gettext),

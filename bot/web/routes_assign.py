@@ -9,6 +9,7 @@ from starlette.responses import Response
 
 from bot.models import StaffUser, Ticket
 from bot.sla.clock_rules import assign, staff_assignee
+from bot.web.readable import N_
 from bot.web.routes_ticket import _decide, actor
 from bot.web.security import bot_app, staff_form
 
@@ -23,5 +24,5 @@ def assign_ticket(request: Request, reference: str, user: StaffPost,
 
     def decide(session: Session, ticket: Ticket) -> str:
         row = assign(session, ticket, staff_assignee(session, assignee), app.clock.now(), actor=actor(user))
-        return f"Assigned to {row.assignee}." if row.assignee else "Unassigned: back on the shared list."
+        return (N_("Assigned to %(who)s."), {"who": row.assignee}) if row.assignee else N_("Unassigned: back on the shared list.")
     return _decide(request, reference, decide)

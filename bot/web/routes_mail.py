@@ -10,6 +10,7 @@ from starlette.responses import Response
 from bot.db import transaction
 from bot.models import StaffUser
 from bot.verify.sms import shown_recipient
+from bot.web.readable import N_
 from bot.web.render import render
 from bot.web.security import bot_app, current_user, flash, staff_form
 from bot.web.undelivered import RetryRefused, failed_page, requeue, requeue_all
@@ -37,7 +38,7 @@ def retry_mail(request: Request, outbox_id: int, user: Annotated[StaffUser, Depe
     except RetryRefused as exc:
         flash(request, "error", str(exc))
     else:
-        flash(request, "ok", f"Mail {outbox_id} to {to} is back in the queue; it is sent within a minute.")
+        flash(request, "ok", N_("Mail %(id)s to %(to)s is back in the queue; it is sent within a minute."), id=outbox_id, to=to)
     return RedirectResponse("/mail/failed", status_code=303)
 
 
@@ -47,6 +48,7 @@ def retry_all(request: Request, user: Annotated[StaffUser, Depends(staff_form)])
     with transaction(app.sessions) as session:
         done, left = requeue_all(session, actor=f"staff:{user.email}", now=app.clock.now())
     flash(request, "ok" if done or not left else "error",
-          f"{done} undelivered mail{'s' if done != 1 else ''} back in the queue; they are sent within a minute."
-          + (f" {left} could not be retried: their copies were purged under retention." if left else ""))
+          N_("%(num)s undelivered mails back in the queue; they are sent within a minute."), num=done)
+    if left:
+        flash(request, "error", N_("%(num)s could not be retried: their copies were purged under retention."), num=left)
     return RedirectResponse("/mail/failed", status_code=303)

@@ -15,6 +15,7 @@ from bot.quarantine_actions import REASON_LIMIT, ActionRefused, dismiss, refusal
 from bot.sla.calendar import day_start, local_day
 from bot.web.queries import QueueFilter, quarantine_page, queue_page
 from bot.web.search import FLAGS
+from bot.web.readable import N_
 from bot.web.render import render
 from bot.web.security import bot_app, current_user, flash, staff_form
 
@@ -22,9 +23,11 @@ router = APIRouter()
 Filter = Annotated[str, Query(max_length=40)]
 SOURCE_LIMIT = 200_000   # bytes of a quarantined message shown on the page; the download has all
 StaffPost = Annotated[StaffUser, Depends(staff_form)]
-DONE = {"new-ticket": "it opened ticket {ticket}", "follow-up": "it joined ticket {ticket}",
-        "machine-mail": "it is machine mail: stored, not answered", "stored": "it is stored",
-        "duplicate": "the same message was already stored, so nothing more was done"}
+DONE = {"new-ticket": N_("Message %(id)s released: it opened ticket %(ticket)s."),
+        "follow-up": N_("Message %(id)s released: it joined ticket %(ticket)s."),
+        "machine-mail": N_("Message %(id)s released: it is machine mail: stored, not answered."),
+        "stored": N_("Message %(id)s released: it is stored."),
+        "duplicate": N_("Message %(id)s released: the same message was already stored, so nothing more was done.")}
 
 
 def _value(text: str) -> str | None:
@@ -99,9 +102,10 @@ def release_message(request: Request, message_id: int, user: StaffPost) -> Respo
         flash(request, "error", str(exc))
         return _back(request, message_id)
     if result.outcome == "quarantined":
-        flash(request, "error", f"Message {message_id} failed again and stays in the quarantine: {result.reason}")
+        flash(request, "error", N_("Message %(id)s failed again and stays in the quarantine: %(why)s"), id=message_id,
+              why=result.reason)
         return _back(request, message_id)
-    flash(request, "ok", f"Message {message_id} released: " + DONE[result.outcome].format(ticket=result.ticket) + ".")
+    flash(request, "ok", DONE[result.outcome], id=message_id, ticket=result.ticket or "")
     return RedirectResponse("/quarantine", status_code=303)
 
 
@@ -115,5 +119,5 @@ def dismiss_message(request: Request, message_id: int, user: StaffPost,
     except ActionRefused as exc:
         flash(request, "error", str(exc))
         return _back(request, message_id)
-    flash(request, "ok", f"Message {message_id} dismissed; its copy is kept until the retention rule purges it.")
+    flash(request, "ok", N_("Message %(id)s dismissed; its copy is kept until the retention rule purges it."), id=message_id)
     return RedirectResponse("/quarantine", status_code=303)

@@ -17,6 +17,7 @@ from bot.drafts.approve import DraftError, approve, reject
 from bot.models import Draft, DraftAttachment, InboundMessage, StaffUser, Ticket
 from bot.tickets import reclassify
 from bot.verify.guard import NotVerified
+from bot.web.readable import N_
 from bot.web.render import render
 from bot.web.security import bot_app, current_user, flash, staff_form
 from bot.web.ticket_moves import assignee_of, look_up_accounts, next_in_queue, staff_addresses
@@ -36,7 +37,7 @@ def _to_ticket(reference: str) -> RedirectResponse:
     return RedirectResponse(f"/tickets/{reference}", status_code=303)
 
 
-def _decide(request: Request, reference: str, decision: Callable[[Session, Ticket], str], *,
+def _decide(request: Request, reference: str, decision: Callable[[Session, Ticket], str | tuple[str, dict]], *,
             move_on: bool = False) -> Response:
     """Run one decision in one transaction; its refusal (not verified, already decided...) is shown, not raised.
 
@@ -53,7 +54,8 @@ def _decide(request: Request, reference: str, decision: Callable[[Session, Ticke
     except (DraftError, NotVerified, ValueError) as exc:
         flash(request, "error", str(exc))
         return _to_ticket(reference.upper())
-    flash(request, "ok", f"{reference.upper()}: {done}" if move_on else done)
+    text, values = done if isinstance(done, tuple) else (done, {})
+    flash(request, "ok", text, prefix=f"{reference.upper()}: " if move_on else "", **values)
     if move_on:
         return _to_ticket(following) if following else RedirectResponse("/", status_code=303)
     return _to_ticket(reference.upper())
@@ -92,7 +94,8 @@ def approve_draft(request: Request, draft_id: int, text: Text, user: StaffPost,
         draft = approve(session, draft_id, app.pipeline, actor=actor(user), text=text)
         # Deletions run their side effects after the approval has committed, off the request.
         background.add_task(run_pending_actions, app.sessions, app.settings, app.clock)
-        return f"Approved{' with your edits' if draft.edited else ''}: the reply to {draft.to_address} is queued."
+        return (N_("Approved with your edits: the reply to %(to)s is queued.") if draft.edited else
+                N_("Approved: the reply to %(to)s is queued."), {"to": draft.to_address})
     return _decide(request, _draft_reference(request, draft_id), decide, move_on=True)
 
 
@@ -102,7 +105,7 @@ def reject_draft(request: Request, draft_id: int, user: StaffPost, reason: Text 
 
     def decide(session: Session, _ticket: Ticket) -> str:
         reject(session, draft_id, app.pipeline, actor=actor(user), reason=reason)
-        return "Rejected: nothing was sent."
+        return N_("Rejected: nothing was sent.")
     return _decide(request, _draft_reference(request, draft_id), decide, move_on=True)
 
 
@@ -117,7 +120,7 @@ def reclassify_ticket(request: Request, reference: str, user: StaffPost, kind: A
                                                         InboundMessage.purged_at.is_not(None))).first():
             raise ValueError("the request's text was purged under retention: it cannot be classified again")
         reclassify(session, ticket, kind, app.pipeline, actor=actor(user))
-        return f"Now {kind}."
+        return N_("Now %(kind)s."), {"kind": kind}
     return _decide(request, reference, decide)
 
 

@@ -9,6 +9,7 @@ from starlette.responses import Response
 
 from bot.models import StaffUser, Ticket
 from bot.verify import flow
+from bot.web.readable import N_
 from bot.web.routes_ticket import Text, _decide, actor
 from bot.web.security import bot_app, staff_form
 
@@ -30,7 +31,7 @@ def verify_ticket(request: Request, reference: str, user: StaffPost, decision: A
             ticket.account_id = account.strip()   # the account staff matched, as `verify --account`
         flow.decide_manually(session, ticket, app.pipeline, actor=actor(user), reason=reason,
                              refuse=decision == "refuse")
-        return f"Requester {ticket.verification}."
+        return N_("Requester verified.") if ticket.verification == "verified" else N_("Requester refused.")
     return _decide(request, reference, decide)
 
 
@@ -44,6 +45,7 @@ def resend_code(request: Request, reference: str, user: StaffPost) -> Response:
             raise ValueError("the ticket has no matched account: verify it manually with an account ID first")
         challenge = flow.issue_challenge(session, ticket, found, app.pipeline, actor=actor(user))
         if challenge is None:  # recorded in the audit trail by issue_challenge
-            return "No code could be sent: the account has no registered address and no SMS sender. Decide manually."
-        return f"A fresh code is on its way by {challenge.channel}."
+            return N_("No code could be sent: the account has no registered address and no SMS sender. Decide manually.")
+        return (N_("A fresh code is on its way by SMS.") if challenge.channel == "sms" else
+                N_("A fresh code is on its way by email."))
     return _decide(request, reference, decide)

@@ -40,6 +40,8 @@ def test_each_staff_member_chooses_their_language(client, bot, flow):
     assert '<html lang="zh-CN">' in queue and "工单队列" in queue and "最紧急的在前" in queue
     ticket = client.get("/tickets/ESL-000001").text
     assert "批准并发送" in ticket and "审计记录" in ticket and "查阅数据" in ticket and "Approve and send" not in ticket
+    post(client, "/tickets/ESL-000001/assign", assignee=STAFF)
+    assert f"已指派给 {STAFF}。" in client.get("/tickets/ESL-000001").text      # what was done, in their language
     assert post(client, "/me/language", language="fr").status_code == 422
 
 
