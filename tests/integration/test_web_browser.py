@@ -135,6 +135,10 @@ def test_staff_member_edits_and_approves_in_the_browser(bot, smtp):
         page.click("#approve")
         expect(page).to_have_url(f"{base}/tickets/ESL-000002")      # on to the next in the queue
         expect(page.locator(".flash.ok")).to_contain_text("Approved with your edits")
+        page.fill("#lookup input[name=find]", "bobby")              # manual verification: which account?
+        page.click("#lookup button")
+        expect(page.locator("#account option[value=A2]")).to_have_count(1)
+        expect(page.locator(".found")).not_to_contain_text("13900139000")   # the phone stays masked
         page.goto(base + "/tickets/ESL-000001")
         audit_row = page.locator("#audit tr", has_text="draft.approved")
         expect(audit_row).to_contain_text(f"staff:{STAFF}")
