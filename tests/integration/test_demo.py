@@ -42,6 +42,11 @@ def test_run_without_configuration_runs_the_demo(tmp_path):
                            capture_output=True, text=True, timeout=300)
     assert again.returncode == 0 and "A demo is already in demo/: starting from it" in again.stdout
     assert f"Tickets ({tickets})" in again.stdout and "Run 1" not in again.stdout
+    (demo / "left-over").write_text("from an earlier demo")
+    fresh = subprocess.run([sys.executable, "-m", "bot", "demo", "--reset"], cwd=tmp_path, env=env,
+                           capture_output=True, text=True, timeout=300)
+    assert fresh.returncode == 0 and "Run 1" in fresh.stdout and not (demo / "left-over").exists()
+    assert len(list((demo / "mail").glob("*.eml"))) == acks
     done = subprocess.run([sys.executable, "-m", "bot", "run", "--once", "--dry-run"], cwd=tmp_path, env=env,
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 2 and "nothing to dry-run" in done.stderr and "demo" not in done.stdout
