@@ -7,11 +7,13 @@ from datetime import datetime
 from sqlalchemy import func, or_
 from sqlmodel import select
 
-from bot.models import AccountRecord, Draft, InboundMessage, Ticket
+from bot.models import AccountEmail, AccountRecord, Draft, InboundMessage, Ticket
 from bot.sla.models import TicketSla
 
 # "Show only" filters, combinable: each narrows the queue further.
 FLAGS = ("mine", "draft", "waiting", "overdue")
+WHOLE_REFERENCE = re.compile(r"esl-\d{6}")
+WHOLE_ADDRESS = re.compile(r"[^@\s]+@[^@\s]+\.[a-z]{2,}")
 
 
 def _like(text: str) -> str:
@@ -24,6 +26,11 @@ def text_search(q: str) -> list:
     q = q.strip().lower()
     if not q:
         return []
+    if WHOLE_REFERENCE.fullmatch(q):   # what staff paste most: found by the index, not by a scan
+        return [Ticket.reference == q.upper()]
+    if WHOLE_ADDRESS.fullmatch(q):
+        return [or_(Ticket.requester == q, Ticket.account_id.in_(
+            select(AccountEmail.account_id).where(AccountEmail.email == q)))]
     like = _like(q)
     accounts = [func.lower(AccountRecord.nickname).like(like, escape="\\"),
                 AccountRecord.emails.like(like, escape="\\"), AccountRecord.account_id == q]

@@ -31,6 +31,8 @@ def test_search_finds_part_of_any_field_in_every_status(client, bot, clock, flow
     assert refs(client.get("/?q=delete").text) == {"ESL-000001"}         # part of a subject, any case
     assert refs(client.get("/?q=000014").text) == {"ESL-000014"}         # part of a reference
     assert refs(client.get("/?q=bobby").text) == {"ESL-000002"}          # the matched account's nickname
+    assert refs(client.get("/?q=Shared@Example.org").text) == {"ESL-000002"}   # its whole registered address
+    assert refs(client.get("/?q=alice.wong@example.org").text) == {"ESL-000001"}   # a whole address, exactly
     assert refs(client.get("/?q=139 0013 9000").text) == {"ESL-000002"}  # the account's phone, as typed
     assert refs(client.get("/?q=李雷").text) == {"ESL-000015"}           # the name they signed with
     assert refs(client.get("/?q=lilei").text) == {"ESL-000015"}
