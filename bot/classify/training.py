@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import random
 import shutil
 import time
@@ -19,6 +20,9 @@ from bot.classify.model import MODEL_DIR, TrainedClassifier, prepare
 
 CONFIG_FILE = Path(__file__).resolve().parents[2] / "classifiers" / "config.cfg"
 COMPONENT = "textcat_multilabel"
+# spaCy gives its logger a handler of its own, and the line also reaches ours at the root: each
+# would print twice. Ours alone (masked, in the configured format) prints it.
+logging.getLogger("spacy").handlers.clear()
 
 
 @dataclass(frozen=True)

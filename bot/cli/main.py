@@ -22,9 +22,11 @@ from bot.cli.mail import register as register_mail
 from bot.cli.faults import OneLineFaults
 from bot.cli.audit import register as register_audit
 from bot.cli.evidence import register as register_evidence
+from bot.cli.help import hide_flag_types
 from bot.logs import setup_logging
 from bot.cli.tables import json_line
 
+hide_flag_types()
 app = OneLineFaults(help="supportbot: runs the privacy-rights mailbox.", no_args_is_help=True,
                     pretty_exceptions_enable=False)
 tickets_app = typer.Typer(help="Tickets (one per request).", no_args_is_help=True)
@@ -73,11 +75,16 @@ def run(ctx: typer.Context,
         dry_run: bool = typer.Option(False, "--dry-run", help="With --once: show what would happen, change nothing.")) -> None:
     """Watch the mailbox (IDLE or polling) and send queued mail; the demo when no mailbox is configured."""
     settings = _settings(ctx)
+    if not settings.mailbox_configured and dry_run:
+        errors.print("No [imap] host configured: there is no mailbox, so nothing to dry-run.\n"
+                     "Set [imap] in config.toml (see config.example.toml), or run `supportbot demo`.",
+                     markup=False, highlight=False)
+        raise typer.Exit(2)
     if not settings.mailbox_configured:
         console.print("No \\[imap] host configured: running the built-in demo instead.\n"
                       "Copy config.example.toml to config.toml and fill in \\[imap] and \\[smtp] for a real mailbox.\n",
                       style="yellow")
-        demo(ctx)
+        demo(ctx, Path("demo"), reset=False)
         return
     from bot.mail.imap import CONNECTION_ERRORS
     from bot.service.run import run_once
@@ -99,8 +106,11 @@ def run(ctx: typer.Context,
         if dry_run:
             console.print("dry run: nothing was stored, flagged, moved or sent")
         else:
-            console.print(f"mail sent: {report.sent.sent}, deferred: {report.sent.deferred}, "
-                          f"failed: {report.sent.failed}")
+            from bot.outbox.queue import waiting_mail
+            with bot_app.sessions() as session:
+                held, retrying = waiting_mail(session)
+            console.print(f"mail sent: {report.sent.sent}, failed: {report.sent.failed}; still in the outbox: "
+                          f"{held} automatic held by the hourly limit, {retrying} to retry after a temporary failure")
         return
     asyncio.run(_run_until_signal(bot_app))
 
@@ -118,10 +128,13 @@ async def _run_until_signal(bot_app) -> None:
 
 
 @app.command()
-def demo(ctx: typer.Context) -> None:
-    """Run the bot against embedded IMAP and SMTP servers loaded with bilingual sample mail."""
+def demo(ctx: typer.Context,
+         folder: Path = typer.Option(Path("demo"), "--dir", help="Where the demo keeps its database and mail.",
+                                     file_okay=False),
+         reset: bool = typer.Option(False, "--reset", help="Start afresh: delete what an earlier demo left.")) -> None:
+    """Run the bot against embedded IMAP and SMTP servers loaded with bilingual sample mail; kept in ./demo/."""
     from bot.cli.demo.run import run_demo
-    run_demo(_settings(ctx), console)
+    run_demo(_settings(ctx), console, folder, reset=reset)
 
 
 @tickets_app.command("list")

@@ -54,16 +54,18 @@ def digest(ctx: typer.Context,
     """The managers' SLA digest: open tickets, due soon, overdue, answered in time, load, backlog chart."""
     from bot.store.db import transaction
     from bot.mail.render import MailRenderer
-    from bot.sla.digest import digest_figures
-    from bot.sla.processors import unconfirmed
-    from bot.sla.digest_mail import queue_digest, render_digest
+    from bot.sla.digest_mail import queue_digest
+    from bot.sla.digest_mail import build_digest
     if (preview is None) == (not send):
         errors.print("choose exactly one of --preview FILE.html, --send")
+        raise typer.Exit(2)
+    if preview is not None and not preview.parent.is_dir():
+        errors.print(f"cannot write the preview to {preview}: there is no folder {preview.parent}")
         raise typer.Exit(2)
     sessions = _sessions(ctx)
     if preview is not None:
         with sessions() as session:
-            rendered = render_digest(digest_figures(session, ctx.obj, _now()), MailRenderer(), unconfirmed(session))
+            rendered = build_digest(session, ctx.obj, _now(), MailRenderer())
         preview.write_text(rendered.html, encoding="utf-8")
         console.print(f"{rendered.subject}\nwrote {preview}", highlight=False)
         return
@@ -110,9 +112,14 @@ def assign(ctx: typer.Context, ticket: str = typer.Argument(...),
            by: str = typer.Option("", "--by", help="Who decides (default: the login name).")) -> None:
     """Give a ticket to a staff member: their reminders go to them alone."""
     from bot.store.db import transaction
-    from bot.sla.clock_rules import assign as assign_ticket
-    with transaction(_sessions(ctx)) as session:
-        assign_ticket(session, _ticket(session, ticket), to or None, _now(), actor=f"staff:{by or getpass.getuser()}")
+    from bot.sla.clock_rules import assign as assign_ticket, staff_assignee
+    try:
+        with transaction(_sessions(ctx)) as session:
+            assign_ticket(session, _ticket(session, ticket), staff_assignee(session, to), _now(),
+                          actor=f"staff:{by or getpass.getuser()}")
+    except ValueError as exc:
+        errors.print(f"Not assigned: {exc}")
+        raise typer.Exit(1) from None
     console.print(f"{ticket.upper()}: {'assigned to ' + to.lower() if to else 'unassigned'}")
 
 

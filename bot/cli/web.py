@@ -82,6 +82,14 @@ def users_enable(ctx: typer.Context, email: str) -> None:
     console.print(f"enabled {_change(ctx, set_active, email, True)}", highlight=False)
 
 
+@users_app.command("language")
+def users_language(ctx: typer.Context, email: str,
+                   language: str = typer.Argument(..., help="en (English) or zh (Chinese)")) -> None:
+    """The console's language for one staff member (they can also change it in the console's menu)."""
+    from bot.web.auth import set_language
+    console.print(f"console in {language} for {_change(ctx, set_language, email, language)}", highlight=False)
+
+
 @users_app.command("list")
 def users_list(ctx: typer.Context,
                as_json: bool = typer.Option(False, "--json", help="One JSON object per line.")) -> None:

@@ -2,6 +2,7 @@
 web.py hold those sections). A shared edge: it imports nothing else of the bot."""
 from __future__ import annotations
 
+import os
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -252,15 +253,17 @@ def load_settings(path: Path | None, *, required: bool = False) -> Settings:
     try:
         return Settings(**data)
     except ValidationError as exc:
-        raise ConfigError(_describe(path, exc)) from None
+        raise ConfigError(_describe(path if data else None, exc)) from None
 
 
 def _describe(path: Path | None, exc: ValidationError) -> str:
-    where = str(path) if path else "settings"
-    lines = [f"{where}: invalid configuration"]
+    """Each bad value blamed where it came from: the environment variable that set it, else the file."""
+    lines = [f"{path}: invalid configuration" if path else "invalid configuration"]
     for err in exc.errors():
         key = ".".join(str(part) for part in err["loc"]) or "(top level)"
         message = "unknown setting" if err["type"] == "extra_forbidden" else err["msg"]
         got = "" if err["type"] == "extra_forbidden" else f" (got {err.get('input')!r})"
-        lines.append(f"  {key}: {message}{got}")
+        variable = ENV_PREFIX + "__".join(str(part) for part in err["loc"][:2]).upper()
+        source = f"environment variable {variable}" if variable in os.environ else key
+        lines.append(f"  {source}: {message}{got}" if source == key else f"  {source} ({key}): {message}{got}")
     return "\n".join(lines)

@@ -41,6 +41,10 @@ class WebSettings(BaseModel):
     # /healthz fails when the mailbox watcher has not finished a round for this long (at least
     # 3 * [imap] poll_seconds is used).
     watcher_stale_seconds: int = Field(300, ge=10)
+    # The console's language for staff who have not chosen one: "zh" (Chinese) or "en" (English).
+    language: Literal["en", "zh"] = "en"
+    # The console as managers reach it, for the digest's links; empty: pages named, not linked.
+    public_url: str = ""
 
     @property
     def secure_cookies(self) -> bool:

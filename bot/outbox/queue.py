@@ -83,3 +83,14 @@ def _withhold_reason(session: Session, settings: Settings, now: datetime, addres
         reason, count = session.exec(_WITHHOLD_FACTS, params={"address": address, "since": window_start(now)}).one()
     return withhold_reason(suppressed=reason, to_address_recently=count,
                            per_address_per_hour=settings.loops.per_address_per_hour)
+
+
+def waiting_mail(session: Session) -> tuple[int, int]:
+    """Mail still waiting in the outbox: (automatic mail never tried, held by the hourly limit or not
+    yet due; mail to retry after a temporary failure)."""
+    pending = (OutboxMessage.status == "pending")
+    held = session.exec(select(func.count()).select_from(OutboxMessage).where(
+        pending, OutboxMessage.attempts == 0, OutboxMessage.kind.in_(AUTOMATIC_KINDS))).one()
+    retrying = session.exec(select(func.count()).select_from(OutboxMessage).where(
+        pending, OutboxMessage.attempts > 0)).one()
+    return held, retrying

@@ -9,6 +9,7 @@ from sqlmodel import Session, select
 
 from bot.store import audit
 from bot.store.models import Ticket
+from bot.store.models import StaffUser
 from bot.sla.calendar import add_days, counted_days, days_left, local_day
 from bot.store.sla_models import DONE_STATUSES, SlaExtension, SlaPause, TicketSla
 from bot.config.sla import sla_rules
@@ -103,6 +104,16 @@ def mark_completed(session: Session, ticket: Ticket, settings: Settings, now: da
     audit.record(session, now, "sla.completed", ticket_id=ticket.id, actor=actor, status=status,
                  due_at=ticket.due_at, on_time=row.on_time)
     return row
+
+
+def staff_assignee(session: Session, assignee: str | None) -> str | None:
+    """The address to assign to, if it is an active staff account (the console and the CLI ask this);
+    ValueError otherwise: reminders to anyone else would go to someone who cannot act on them."""
+    address = assignee.strip().lower() if assignee else None
+    if address and not session.exec(select(StaffUser.id).where(func.lower(StaffUser.email) == address,
+                                                               StaffUser.active)).first():
+        raise ValueError(f"{address} is no active staff account (see `supportbot users list`)")
+    return address
 
 
 def assign(session: Session, ticket: Ticket, assignee: str | None, now: datetime, *, actor: str) -> TicketSla:

@@ -16,6 +16,7 @@ from bot.sla.processors import unconfirmed
 from bot.sla.digest import DigestFigures, digest_figures
 from bot.outbox.queue import queue_mail
 from bot.store.sla_models import DigestSent
+from bot.sla.digest_trend import WAITING_ON, DigestTrend, Week, digest_trend
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -42,21 +43,37 @@ def duration(seconds: float | None) -> str:
     return f"{seconds / 86400:.1f} days"
 
 
-def render_digest(figures: DigestFigures, renderer: MailRenderer, processors: list[dict] = ()) -> RenderedDigest:
+def days(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
+def render_digest(figures: DigestFigures, renderer: MailRenderer, trend: DigestTrend | None = None,
+                  console_url: str = "", processors: list[dict] = ()) -> RenderedDigest:
+    """`console_url`: [web] public_url, for links to each ticket and page; empty: pages named only."""
+    trend = trend or DigestTrend(waiting={}, this_week=Week(figures.today, 0, 0, 0, None),
+                                 last_week=Week(figures.today, 0, 0, 0, None), oldest=[])
     kinds = sorted({kind for kind, _ in figures.open_by_kind_status},
                    key=lambda k: (KIND_ORDER.index(k) if k in KIND_ORDER else len(KIND_ORDER), k))
     statuses = sorted({status for _, status in figures.open_by_kind_status})
     kind_totals = {kind: sum(n for (k, _), n in figures.open_by_kind_status.items() if k == kind) for kind in kinds}
     generated = figures.generated_at.astimezone(ZoneInfo(figures.timezone)).strftime("%Y-%m-%d %H:%M")
     context = dict(f=figures, generated=generated, kinds=kinds, statuses=statuses, kind_totals=kind_totals, duration=duration,
+                   trend=trend, waiting_on=WAITING_ON, days=days, console=console_url.rstrip("/"),
                    chart=backlog_chart_html(figures.backlog),
                    spark=sparkline([value for _, value in figures.backlog]),
                    processors=list(processors))   # bot/sla/processors.py: its own small block
     subject = (f"SLA digest {figures.today.isoformat()}: {figures.open_total} open, "
                f"{figures.overdue_total} overdue, {figures.due_soon_total} due within {figures.due_soon_days} days")
     return RenderedDigest(subject=subject,
-                          text=renderer.env.get_template("email/digest.txt.j2").render(**context),
-                          html=renderer.env.get_template("email/digest.html.j2").render(**context))
+                          text=renderer.env.get_template("digest/digest.txt.j2").render(**context),
+                          html=renderer.env.get_template("digest/digest.html.j2").render(**context))
+
+
+def build_digest(session: Session, settings: Settings, now: datetime, renderer: MailRenderer) -> RenderedDigest:
+    """The figures, the trend and the console's links, rendered."""
+    web = getattr(settings, "web", None)
+    return render_digest(digest_figures(session, settings, now), renderer, digest_trend(session, settings, now),
+                         getattr(web, "public_url", ""), unconfirmed(session))
 
 
 def queue_digest(session: Session, *, settings: Settings, now: datetime, renderer: MailRenderer,
@@ -65,7 +82,7 @@ def queue_digest(session: Session, *, settings: Settings, now: datetime, rendere
     to = settings.staff.managers if recipients is None else recipients
     if not to:
         raise ValueError("no recipients: set [staff] managers")
-    digest = render_digest(digest_figures(session, settings, now), renderer, unconfirmed(session))
+    digest = build_digest(session, settings, now, renderer)
     return [queue_mail(session, settings=settings, now=now, ticket=None, kind="digest", to=address,
                        subject=digest.subject, text=digest.text, html=digest.html,
                        auto_submitted="auto-generated") for address in to]

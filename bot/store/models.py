@@ -228,6 +228,7 @@ class StaffUser(SQLModel, table=True):
     password_hash: str
     active: bool = True
     created_at: datetime = _utc(nullable=False)
+    language: Optional[str] = None         # the console's language for them (en | zh); None: [web] language
 
 
 class LoginFailure(SQLModel, table=True):

@@ -14,7 +14,7 @@ from bot.service.app import App
 from bot.service.health import WATCHER, WatcherLiveness
 from bot.web.metrics import DatabaseCollector, metrics_registry
 from bot.web import (routes_auth, routes_evidence, routes_mail, routes_ops, routes_processors, routes_queue,
-                     routes_ticket)
+                     routes_ticket, routes_assign, routes_verify)
 from bot.web.render import STATIC_DIR, render
 from bot.web.security import HEADERS, LoginRequired, secret_key
 from bot.config.web import WebSettings, web_settings
@@ -54,7 +54,7 @@ def create_web_app(app: App, web: WebSettings | None = None, *, liveness: Watche
                       message=exc.detail)
 
     api.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (routes_ops, routes_auth, routes_queue, routes_mail, routes_ticket, routes_evidence,
-                   routes_processors):
+    for module in (routes_ops, routes_auth, routes_queue, routes_mail, routes_ticket, routes_assign, routes_verify,
+                   routes_evidence, routes_processors):
         api.include_router(module.router)
     return api

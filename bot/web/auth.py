@@ -81,6 +81,16 @@ def set_active(session: Session, email: str, active: bool) -> StaffUser:
     return user
 
 
+def set_language(session: Session, email: str, language: str) -> StaffUser:
+    """The console's language for this staff member: "en" or "zh"."""
+    if language not in ("en", "zh"):
+        raise UserError(f"no console language {language!r}: en or zh")
+    user = _existing(session, email)
+    user.language = language
+    session.add(user)
+    return user
+
+
 def _existing(session: Session, email: str) -> StaffUser:
     user = find_user(session, email)
     if user is None:

@@ -6,13 +6,14 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from urllib.parse import urlencode
 
-from sqlalchemy import func, or_
+from sqlalchemy import func
 from sqlmodel import Session, select
 
 from bot.config import Settings
 from bot.store.models import Draft, InboundMessage, Ticket
 from bot.sla import days_left
-from bot.tickets.opening import reference_condition
+from bot.store.sla_models import TicketSla
+from bot.web.search import flag_conditions, text_search
 
 DIMENSIONS = ("status", "kind", "language", "verification")
 
@@ -23,12 +24,15 @@ class QueueFilter:
     kind: str | None = None
     language: str | None = None
     verification: str | None = None
-    q: str = ""                          # a reference or a requester's address
+    q: str = ""                          # part of a reference, address, name, subject or phone
     page: int = 1
+    flags: tuple[str, ...] = ()          # "show only" filters: see bot/web/search.py
+    staff: str = ""                      # who is looking, for "mine"
+    today_starts: datetime | None = None  # midnight in the SLA zone, for "overdue"
 
     def search(self) -> list:
-        q = self.q.strip()
-        return [or_(reference_condition(q), Ticket.requester == q.lower())] if q else []
+        """Everything but the four counted dimensions."""
+        return text_search(self.q) + flag_conditions(self.flags, self.staff, self.today_starts)
 
     def conditions(self) -> list:
         return [getattr(Ticket, dim) == getattr(self, dim) for dim in DIMENSIONS if getattr(self, dim)] + self.search()
@@ -42,7 +46,12 @@ class QueueFilter:
             params["q"] = target.q
         if target.page > 1:
             params["page"] = str(target.page)
-        return "/?" + urlencode({k: v for k, v in params.items() if v})
+        params["only"] = list(target.flags)
+        return "/?" + urlencode({k: v for k, v in params.items() if v}, doseq=True)
+
+    def toggle(self, flag: str) -> str:
+        return self.link(flags=tuple(f for f in self.flags if f != flag) if flag in self.flags
+                         else (*self.flags, flag))
 
 
 @dataclass
@@ -108,8 +117,10 @@ def queue_page(session: Session, settings: Settings, now: datetime, f: QueueFilt
     ids = [t.id for t in tickets]
     drafted = set(session.exec(select(Draft.ticket_id).where(Draft.ticket_id.in_(ids), Draft.status == "pending"))) \
         if ids else set()
-    rows = [{"ticket": t, "days_left": days_left(t.due_at, now, settings.sla), "draft_ready": t.id in drafted}
-            for t in tickets]
+    owners = dict(session.exec(select(TicketSla.ticket_id, TicketSla.assignee).where(
+        TicketSla.ticket_id.in_(ids), TicketSla.assignee.is_not(None))).all()) if ids else {}
+    rows = [{"ticket": t, "days_left": days_left(t.due_at, now, settings.sla), "draft_ready": t.id in drafted,
+             "assignee": owners.get(t.id)} for t in tickets]
     return QueuePage(rows=rows, total=total, page=page, pages=pages, facets=facets)
 
 

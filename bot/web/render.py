@@ -1,4 +1,4 @@
-"""Page rendering: templates/web/*.html with the user, the CSRF token and messages filled in."""
+"""Page rendering: templates/web/*.html in the staff member's language, with the CSRF token and messages."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -6,16 +6,15 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from fastapi import Request
-from fastapi.templating import Jinja2Templates
 from starlette.responses import HTMLResponse
 
-from bot.mail.render import TEMPLATES_DIR
+from bot.web import i18n
 from bot.web.queries import quarantine_count
+from bot.web.readable import evidence, kind_name
 from bot.web.security import bot_app, csrf_token, pop_flashes
 from bot.web.undelivered import failed_count
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
-templates = Jinja2Templates(directory=str(TEMPLATES_DIR / "web"))  # autoescaped
 
 
 def due_class(days: int) -> str:
@@ -23,10 +22,13 @@ def due_class(days: int) -> str:
     return "due-over" if days < 0 else "due-soon" if days <= 3 else "due-ok"
 
 
-def days_text(days: int) -> str:
+def days_text(days: int, words) -> str:
+    """`words`: the staff member's translations."""
     if days < 0:
-        return f"{-days} day{'s' if days != -1 else ''} overdue"
-    return "due today" if days == 0 else f"{days} day{'s' if days != 1 else ''} left"
+        return words.ngettext("%(num)d day overdue", "%(num)d days overdue", -days) % {"num": -days}
+    if days == 0:
+        return words.gettext("due today")
+    return words.ngettext("%(num)d day left", "%(num)d days left", days) % {"num": days}
 
 
 def size_text(size: int | None) -> str:
@@ -34,14 +36,10 @@ def size_text(size: int | None) -> str:
     return f"{size} B" if size < 1024 else f"{size / 1024:.1f} KB" if size < 1024 ** 2 else f"{size / 1024 ** 2:.1f} MB"
 
 
-def evidence(detail: dict) -> str:
-    """An audit event's detail as "key: value" pairs, empty values left out, lists comma-separated."""
-    def text(value: object) -> str:
-        return ", ".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
-    return " · ".join(f"{k}: {text(v)}" for k, v in detail.items() if v not in (None, "", [], {}))
-
-
-templates.env.filters.update(due_class=due_class, days_text=days_text, size=size_text, evidence=evidence)
+def language_of(request: Request) -> str:
+    """The staff member's own choice, else [web] language; English on the login page."""
+    user = getattr(request.state, "user", None)
+    return (user.language if user and user.language else None) or request.app.state.web.language
 
 
 def _menu_counts(app) -> dict[str, int]:
@@ -53,11 +51,19 @@ def _menu_counts(app) -> dict[str, int]:
 def render(request: Request, name: str, status_code: int = 200, **context: object) -> HTMLResponse:
     app = bot_app(request)
     zone = ZoneInfo(app.settings.sla.timezone)
+    language = language_of(request)
+    translated = i18n.translations(language)
 
     def local(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
         return moment.astimezone(zone).strftime(fmt) if moment else ""
 
     user = getattr(request.state, "user", None)
-    context = {"user": user, "csrf_token": csrf_token(request), "flashes": pop_flashes(request), "local": local,
-               "zone": app.settings.sla.timezone, **(_menu_counts(app) if user else {}), **context}
-    return templates.TemplateResponse(request, name, context, status_code=status_code)
+    flashes = [(level, prefix + (translated.gettext(text) % values if values else translated.gettext(text)))
+               for level, text, values, prefix in (entry + [{}, ""][len(entry) - 2:] for entry in pop_flashes(request))]
+    context = {"user": user, "csrf_token": csrf_token(request), "flashes": flashes, "local": local,
+               "zone": app.settings.sla.timezone, "lang": language, "languages": i18n.LANGUAGES,
+               "evidence": lambda detail: evidence(detail, zone, translated.gettext),
+               "kind_name": lambda kind: kind_name(kind, translated.gettext),
+               "days_text": lambda days: days_text(days, translated), "due_class": due_class,
+               "size": size_text, **(_menu_counts(app) if user else {}), **context}
+    return i18n.templates(language).TemplateResponse(request, name, context, status_code=status_code)

@@ -1,10 +1,12 @@
-"""Logging in and out: /login (form and check) and /logout."""
+"""Logging in and out (/login, /logout) and the staff member's own choice of language (/me/language)."""
 from __future__ import annotations
 
 import logging
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
@@ -12,6 +14,7 @@ from bot.store import audit
 from bot.store.db import transaction
 from bot.store.models import StaffUser
 from bot.web.auth import authenticate, end_session, session_user, start_session
+from bot.web.auth import UserError, set_language
 from bot.web.login_limit import LoginAttempt, check_attempt, login_succeeded
 from bot.web.render import render
 from bot.web.security import bot_app, check_csrf, safe_next, staff_form
@@ -68,3 +71,18 @@ def logout(request: Request, user: Annotated[StaffUser, Depends(staff_form)]) ->
         audit.record(session, app.clock.now(), "staff.logout", actor=f"staff:{user.email}")
     request.session.clear()
     return RedirectResponse("/login", status_code=303)
+
+
+@router.post("/me/language")
+def choose_language(request: Request, user: Annotated[StaffUser, Depends(staff_form)],
+                    language: Annotated[str, Form(max_length=8)] = "") -> Response:
+    """The console's language for this staff member, kept on their account."""
+    app = bot_app(request)
+    try:
+        with transaction(app.sessions) as session:
+            set_language(session, user.email, language)
+    except UserError as exc:
+        raise HTTPException(422, str(exc)) from None
+    back = request.headers.get("referer", "/")
+    return RedirectResponse(safe_next(urlsplit(back).path + (f"?{urlsplit(back).query}" if urlsplit(back).query
+                                                             else "")), status_code=303)

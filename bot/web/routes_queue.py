@@ -1,6 +1,7 @@
 """The queue of open tickets (/) and the quarantine of messages the bot could not handle: release or dismiss."""
 from __future__ import annotations
 
+from datetime import timezone
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
@@ -11,7 +12,10 @@ from starlette.responses import Response
 from bot.store.db import transaction
 from bot.store.models import InboundMessage, StaffUser
 from bot.intake.release import REASON_LIMIT, ActionRefused, dismiss, refusal_for, release
+from bot.sla.calendar import day_start, local_day
 from bot.web.queries import QueueFilter, quarantine_page, queue_page
+from bot.web.search import FLAGS
+from bot.web.readable import N_
 from bot.web.render import render
 from bot.web.security import bot_app, current_user, flash, staff_form
 
@@ -19,9 +23,11 @@ router = APIRouter()
 Filter = Annotated[str, Query(max_length=40)]
 SOURCE_LIMIT = 200_000   # bytes of a quarantined message shown on the page; the download has all
 StaffPost = Annotated[StaffUser, Depends(staff_form)]
-DONE = {"new-ticket": "it opened ticket {ticket}", "follow-up": "it joined ticket {ticket}",
-        "machine-mail": "it is machine mail: stored, not answered", "stored": "it is stored",
-        "duplicate": "the same message was already stored, so nothing more was done"}
+DONE = {"new-ticket": N_("Message %(id)s released: it opened ticket %(ticket)s."),
+        "follow-up": N_("Message %(id)s released: it joined ticket %(ticket)s."),
+        "machine-mail": N_("Message %(id)s released: it is machine mail: stored, not answered."),
+        "stored": N_("Message %(id)s released: it is stored."),
+        "duplicate": N_("Message %(id)s released: the same message was already stored, so nothing more was done.")}
 
 
 def _value(text: str) -> str | None:
@@ -29,15 +35,20 @@ def _value(text: str) -> str | None:
 
 
 @router.get("/")
-def queue(request: Request, user: Annotated[StaffUser, Depends(current_user)], status: Filter = "open",
+def queue(request: Request, user: Annotated[StaffUser, Depends(current_user)], status: Filter = "",
           kind: Filter = "", language: Filter = "", verification: Filter = "",
-          q: Annotated[str, Query(max_length=320)] = "", page: Annotated[int, Query(ge=1, le=100_000)] = 1) -> Response:
+          q: Annotated[str, Query(max_length=320)] = "", page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+          only: Annotated[list[str], Query(max_length=len(FLAGS))] = []) -> Response:  # noqa: B006 - FastAPI's idiom
     app = bot_app(request)
+    # A search looks through every status unless one is chosen; the everyday queue is the open tickets.
+    status = status or ("all" if q.strip() else "open")
+    today = day_start(local_day(app.clock.now(), app.settings.sla), app.settings.sla).astimezone(timezone.utc)
     filters = QueueFilter(status=None if status == "all" else _value(status), kind=_value(kind),
-                          language=_value(language), verification=_value(verification), q=q.strip(), page=page)
+                          language=_value(language), verification=_value(verification), q=q.strip(), page=page,
+                          flags=tuple(f for f in FLAGS if f in only), staff=user.email, today_starts=today)
     with app.sessions() as session:
         result = queue_page(session, app.settings, app.clock.now(), filters, request.app.state.web.page_size)
-    return render(request, "queue.html", section="queue", page=result, filters=filters)
+    return render(request, "queue.html", section="queue", page=result, filters=filters, flags=FLAGS)
 
 
 @router.get("/quarantine")
@@ -63,7 +74,7 @@ def quarantined(request: Request, message_id: int, user: Annotated[StaffUser, De
     source = message.raw[:SOURCE_LIMIT].decode("utf-8", errors="replace")
     refusal = refusal_for(message, bot_app(request).settings.imap.max_message_bytes)
     return render(request, "quarantined.html", section="quarantine", m=message, source=source,
-                  truncated=len(message.raw) > SOURCE_LIMIT, shown=SOURCE_LIMIT, size=len(message.raw),
+                  truncated=len(message.raw) > SOURCE_LIMIT, shown=SOURCE_LIMIT, total_size=len(message.raw),
                   release_refusal=refusal, reason_limit=REASON_LIMIT)
 
 
@@ -91,9 +102,10 @@ def release_message(request: Request, message_id: int, user: StaffPost) -> Respo
         flash(request, "error", str(exc))
         return _back(request, message_id)
     if result.outcome == "quarantined":
-        flash(request, "error", f"Message {message_id} failed again and stays in the quarantine: {result.reason}")
+        flash(request, "error", N_("Message %(id)s failed again and stays in the quarantine: %(why)s"), id=message_id,
+              why=result.reason)
         return _back(request, message_id)
-    flash(request, "ok", f"Message {message_id} released: " + DONE[result.outcome].format(ticket=result.ticket) + ".")
+    flash(request, "ok", DONE[result.outcome], id=message_id, ticket=result.ticket or "")
     return RedirectResponse("/quarantine", status_code=303)
 
 
@@ -107,5 +119,5 @@ def dismiss_message(request: Request, message_id: int, user: StaffPost,
     except ActionRefused as exc:
         flash(request, "error", str(exc))
         return _back(request, message_id)
-    flash(request, "ok", f"Message {message_id} dismissed; its copy is kept until the retention rule purges it.")
+    flash(request, "ok", N_("Message %(id)s dismissed; its copy is kept until the retention rule purges it."), id=message_id)
     return RedirectResponse("/quarantine", status_code=303)

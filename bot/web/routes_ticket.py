@@ -5,7 +5,7 @@ from collections.abc import Callable
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, BackgroundTasks, Depends, Form, HTTPException, Request
+from fastapi import APIRouter, BackgroundTasks, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse
 from sqlmodel import Session, select
 from starlette.responses import Response
@@ -16,10 +16,11 @@ from bot.drafts.actions import run_pending_actions
 from bot.drafts.approve import DraftError, approve, reject
 from bot.store.models import Draft, DraftAttachment, InboundMessage, StaffUser, Ticket
 from bot.tickets.opening import reclassify
-from bot.verify import flow
 from bot.drafts.guard import NotVerified
+from bot.web.readable import N_
 from bot.web.render import render
 from bot.web.security import bot_app, current_user, flash, staff_form
+from bot.web.ticket_moves import assignee_of, look_up_accounts, next_in_queue, staff_addresses
 from bot.web.ticket_view import find_ticket, ticket_page
 
 router = APIRouter()
@@ -36,30 +37,43 @@ def _to_ticket(reference: str) -> RedirectResponse:
     return RedirectResponse(f"/tickets/{reference}", status_code=303)
 
 
-def _decide(request: Request, reference: str, decision: Callable[[Session, Ticket], str]) -> Response:
-    """Run one decision in one transaction; its refusal (not verified, already decided...) is shown, not raised."""
+def _decide(request: Request, reference: str, decision: Callable[[Session, Ticket], str | tuple[str, dict]], *,
+            move_on: bool = False) -> Response:
+    """Run one decision in one transaction; its refusal (not verified, already decided...) is shown, not raised.
+
+    `move_on`: once done, on to the next ticket in the queue (after approving or rejecting a draft)."""
     app = bot_app(request)
+    following = None
     try:
         with transaction(app.sessions) as session:
             ticket = find_ticket(session, reference)
             if ticket is None:
                 raise HTTPException(404, f"No ticket {reference}.")
             done = decision(session, ticket)
+            following = next_in_queue(session, ticket) if move_on else None
     except (DraftError, NotVerified, ValueError) as exc:
         flash(request, "error", str(exc))
-    else:
-        flash(request, "ok", done)
+        return _to_ticket(reference.upper())
+    text, values = done if isinstance(done, tuple) else (done, {})
+    flash(request, "ok", text, prefix=f"{reference.upper()}: " if move_on else "", **values)
+    if move_on:
+        return _to_ticket(following) if following else RedirectResponse("/", status_code=303)
     return _to_ticket(reference.upper())
 
 
 @router.get("/tickets/{reference}")
-def ticket(request: Request, reference: str, user: Staff) -> Response:
+def ticket(request: Request, reference: str, user: Staff,
+           find: Annotated[str, Query(max_length=200)] = "") -> Response:
     app = bot_app(request)
     with app.sessions() as session:
         page = ticket_page(session, app, reference)
-    if page is None:
-        raise HTTPException(404, f"No ticket {reference}.")
-    return render(request, "ticket.html", section="queue", kinds=KINDS, **page)
+        if page is None:
+            raise HTTPException(404, f"No ticket {reference}.")
+        found = look_up_accounts(app.accounts(session), find, app.settings.accounts.default_region) if find else []
+        people = staff_addresses(session)
+        owner = assignee_of(session, page["ticket"])
+    return render(request, "ticket.html", section="queue", kinds=KINDS, find=find, found=found, staff=people,
+                  assignee=owner, **page)
 
 
 def _draft_reference(request: Request, draft_id: int) -> str:
@@ -80,8 +94,9 @@ def approve_draft(request: Request, draft_id: int, text: Text, user: StaffPost,
         draft = approve(session, draft_id, app.pipeline, actor=actor(user), text=text, other_language=other_language)
         # Deletions run their side effects after the approval has committed, off the request.
         background.add_task(run_pending_actions, app.sessions, app.settings, app.clock)
-        return f"Approved{' with your edits' if draft.edited else ''}: the reply to {draft.to_address} is queued."
-    return _decide(request, _draft_reference(request, draft_id), decide)
+        return (N_("Approved with your edits: the reply to %(to)s is queued.") if draft.edited else
+                N_("Approved: the reply to %(to)s is queued."), {"to": draft.to_address})
+    return _decide(request, _draft_reference(request, draft_id), decide, move_on=True)
 
 
 @router.post("/drafts/{draft_id}/reject")
@@ -90,8 +105,8 @@ def reject_draft(request: Request, draft_id: int, user: StaffPost, reason: Text 
 
     def decide(session: Session, _ticket: Ticket) -> str:
         reject(session, draft_id, app.pipeline, actor=actor(user), reason=reason)
-        return "Rejected: nothing was sent."
-    return _decide(request, _draft_reference(request, draft_id), decide)
+        return N_("Rejected: nothing was sent.")
+    return _decide(request, _draft_reference(request, draft_id), decide, move_on=True)
 
 
 @router.post("/tickets/{reference}/reclassify")
@@ -105,40 +120,7 @@ def reclassify_ticket(request: Request, reference: str, user: StaffPost, kind: A
                                                         InboundMessage.purged_at.is_not(None))).first():
             raise ValueError("the request's text was purged under retention: it cannot be classified again")
         reclassify(session, ticket, kind, app.pipeline, actor=actor(user))
-        return f"Now {kind}."
-    return _decide(request, reference, decide)
-
-
-@router.post("/tickets/{reference}/verify")
-def verify_ticket(request: Request, reference: str, user: StaffPost, decision: Annotated[str, Form()] = "",
-                  reason: Text = "", account: Annotated[str, Form(max_length=200)] = "") -> Response:
-    app = bot_app(request)
-
-    def decide(session: Session, ticket: Ticket) -> str:
-        if decision not in ("verify", "refuse"):
-            raise ValueError("choose verify or refuse")
-        if account.strip() and account.strip() != ticket.account_id:
-            if app.accounts(session).get(account.strip()) is None:
-                raise ValueError(f"no account {account.strip()}")
-            ticket.account_id = account.strip()   # the account staff matched, as `verify --account`
-        flow.decide_manually(session, ticket, app.pipeline, actor=actor(user), reason=reason,
-                             refuse=decision == "refuse")
-        return f"Requester {ticket.verification}."
-    return _decide(request, reference, decide)
-
-
-@router.post("/tickets/{reference}/resend-code")
-def resend_code(request: Request, reference: str, user: StaffPost) -> Response:
-    app = bot_app(request)
-
-    def decide(session: Session, ticket: Ticket) -> str:
-        found = app.accounts(session).get(ticket.account_id) if ticket.account_id else None
-        if found is None:
-            raise ValueError("the ticket has no matched account: verify it manually with an account ID first")
-        challenge = flow.issue_challenge(session, ticket, found, app.pipeline, actor=actor(user))
-        if challenge is None:  # recorded in the audit trail by issue_challenge
-            return "No code could be sent: the account has no registered address and no SMS sender. Decide manually."
-        return f"A fresh code is on its way by {challenge.channel}."
+        return N_("Now %(kind)s."), {"kind": kind}
     return _decide(request, reference, decide)
 
 

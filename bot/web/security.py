@@ -91,8 +91,11 @@ async def staff_form(request: Request) -> StaffUser:
     return user
 
 
-def flash(request: Request, level: str, text: str) -> None:
-    request.session["flash"] = [*request.session.get("flash", []), [level, text]]
+def flash(request: Request, level: str, text: str, *, prefix: str = "", **values: object) -> None:
+    """A message for the next page: `text` is a catalogue message ("%(name)s" for `values`), shown
+    in the staff member's language after `prefix` (a reference, say, never translated)."""
+    entry = [level, text, {k: str(v) for k, v in values.items()}, prefix]
+    request.session["flash"] = [*request.session.get("flash", []), entry]
 
 
 def pop_flashes(request: Request) -> list[list[str]]:

@@ -54,3 +54,17 @@ def requeue(session: Session, outbox_id: int, *, actor: str, now: datetime) -> O
     audit.record(session, now, "mail.retry", ticket_id=row.ticket_id, actor=actor, outbox_id=row.id,
                  kind=row.kind, **previous)
     return row
+
+
+def requeue_all(session: Session, *, actor: str, now: datetime) -> tuple[int, int]:
+    """Every failed mail whose copy is kept back in the queue: (requeued, left because purged)."""
+    ids = session.exec(select(OutboxMessage.id).where(OutboxMessage.status == "failed")
+                       .order_by(OutboxMessage.id)).all()
+    done = left = 0
+    for outbox_id in ids:
+        try:
+            requeue(session, outbox_id, actor=actor, now=now)
+            done += 1
+        except RetryRefused:
+            left += 1
+    return done, left

@@ -39,6 +39,7 @@ PAGES = [
     ("queue verification=refused kind=other", "/?verification=refused&kind=other"),
     ("queue, page 500", "/?page=500"),
     ("queue, search requester", "/?status=all&q=user4242@example.org"),
+    ("queue, search part of a name", "/?q=user4242"),
     ("ticket page", "/tickets/ESL-000007"),
     ("quarantine", "/quarantine"),
     ("quarantined message", "/quarantine/{quarantined}"),

@@ -17,6 +17,8 @@ from bot.config import Settings
 from bot.store.db import transaction
 from bot.store.models import AuditEvent, Draft, DraftAttachment
 from bot.mail.sms import LoggingSmsSender
+from bot.mail.render import MailRenderer
+from bot.sla.digest_mail import build_digest
 from bot.web.auth import add_user
 from bot.web.serve import serve_web
 from bot.config.web import WebSettings
@@ -28,7 +30,8 @@ from tests.support.pipeline_flow import ACCOUNTS, TRUSTED_PASS, Flow, mail
 pytestmark = pytest.mark.integration
 STAFF, PASSWORD = "amy@esl.example", "correct horse battery staple"
 SHOTS = {"queue": "/tmp/supportbot-web-queue.png", "ticket": "/tmp/supportbot-web-ticket.png",
-         "approved": "/tmp/supportbot-web-approved.png"}
+         "approved": "/tmp/supportbot-web-approved.png", "phone-zh": "/tmp/supportbot-web-phone-zh.png",
+         "digest": "/tmp/supportbot-digest.png"}
 
 
 class ConsoleServer:
@@ -83,6 +86,15 @@ def bot(tmp_path, smtp):
     return app
 
 
+def fits(page, width: int) -> None:
+    """Nothing wider than the window, and every ticket reference on one line."""
+    wide = page.evaluate("""w => [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > w)
+                                  .slice(0, 5).map(e => e.tagName + '.' + e.className)""", width)
+    assert page.evaluate("document.documentElement.scrollWidth") <= width, (page.url, wide)
+    for lines in page.locator(".ref").evaluate_all("els => els.map(e => e.getClientRects().length)"):
+        assert lines == 1, page.url
+
+
 def test_staff_member_edits_and_approves_in_the_browser(bot, smtp):
     chromium = chromium_or_skip()
     from playwright.sync_api import expect, sync_playwright
@@ -104,16 +116,71 @@ def test_staff_member_edits_and_approves_in_the_browser(bot, smtp):
         expect(page.locator("table.queue tbody tr").first).to_contain_text("1 day overdue")
         page.screenshot(path=SHOTS["queue"], full_page=True)
 
+        page.fill("input[name=q]", "li.wei")                        # part of an address
+        page.press("input[name=q]", "Enter")
+        expect(page.locator("table.queue tbody tr")).to_have_count(1)
+        expect(page.locator("table.queue tbody tr")).to_contain_text("ESL-000003")
+        expect(page.locator(".active-filters")).to_contain_text("li.wei")
+        page.goto(base + "/")
+        page.click("a[data-flag=draft]")                             # show only: draft ready
+        expect(page.locator("table.queue tbody tr")).to_have_count(1)
+        expect(page.locator("table.queue tbody tr")).to_contain_text("ESL-000001")
+
         page.locator("table.queue tbody tr").first.locator("a").first.click()   # the most urgent
         expect(page).to_have_url(re.compile(re.escape(base) + r"/tickets/ESL-000001-[0-9A-Z]{3}$"))
+        expect(page.locator("#match")).not_to_contain_text("False")
+        page.select_option("#assign select", STAFF)
+        page.click("#assign button")
+        expect(page.locator("#assignee")).to_have_text(STAFF)
         page.fill("#draft-text", edited)
-        page.screenshot(path=SHOTS["ticket"], full_page=True)
-        page.click("button:has-text('Approve and send')")
+        page.screenshot(path=SHOTS["ticket"])   # the top: draft, request, account
+        page.click("#approve")
+        expect(page).to_have_url(f"{base}/tickets/ESL-000002")      # on to the next in the queue
         expect(page.locator(".flash.ok")).to_contain_text("Approved with your edits")
+        page.fill("#lookup input[name=find]", "bobby")              # manual verification: which account?
+        page.click("#lookup button")
+        expect(page.locator("#account option[value=A2]")).to_have_count(1)
+        expect(page.locator(".found")).not_to_contain_text("13900139000")   # the phone stays masked
+        page.goto(base + "/tickets/ESL-000001")
         audit_row = page.locator("#audit tr", has_text="draft.approved")
         expect(audit_row).to_contain_text(f"staff:{STAFF}")
         expect(audit_row).to_contain_text("2026-12-10 10:00:00")     # when, in Asia/Shanghai
         page.screenshot(path=SHOTS["approved"], full_page=True)
+        page.goto(base + "/?only=mine&status=all")   # answered by now
+        expect(page.locator("table.queue tbody tr")).to_contain_text(STAFF)
+
+        for language, queue_title, ticket_word in (("en", "Queue", "Audit trail"), ("zh", "工单队列", "审计记录")):
+            page.select_option(".language select", language)
+            page.click(".language button")
+            page.goto(base + "/")
+            expect(page.locator("h1")).to_have_text(queue_title)
+            for width in (1400, 390):
+                page.set_viewport_size({"width": width, "height": 844})
+                for path in ("/", "/tickets/ESL-000002", "/tickets/ESL-000001", "/mail/failed", "/quarantine"):
+                    page.goto(base + path)
+                    fits(page, width)
+                expect(page.locator(".topbar")).to_be_visible()
+            page.goto(base + "/tickets/ESL-000003")
+            expect(page.locator("#audit h2")).to_have_text(ticket_word)
+            if language == "zh":
+                page.goto(base + "/")
+                page.screenshot(path=SHOTS["phone-zh"], full_page=True)
+            page.set_viewport_size({"width": 1400, "height": 900})
+
+        # The managers' digest as a mail client shows it: links to the console, nothing fetched from elsewhere.
+        settings = bot.settings.model_copy(update={"web": WebSettings(public_url=base)})
+        with bot.sessions() as session:
+            digest = build_digest(session, settings, bot.clock.now(), MailRenderer())
+        requests = []
+        page.on("request", lambda request: requests.append(request.url))
+        page.set_content(digest.html)
+        expect(page.locator("h2", has_text="Open by kind and who they wait on")).to_be_visible()
+        page.locator(f'a[href="{base}/tickets/ESL-000003"]').first.click()
+        expect(page).to_have_url(f"{base}/tickets/ESL-000003")
+        assert [url for url in requests if not url.startswith(base)] == []
+        mail_client = browser.new_page(viewport={"width": 900, "height": 900})   # not under the console's CSP
+        mail_client.set_content(digest.html)
+        mail_client.screenshot(path=SHOTS["digest"], full_page=True)
         browser.close()
 
     for _ in range(2):   # a second run of the sender must not send it again

@@ -98,3 +98,13 @@ def test_the_logging_settings_are_validated():
     assert Settings(logging={"format": "json", "level": "DEBUG"}).logging.format == "json"
     with pytest.raises(ValueError):
         Settings(logging={"format": "xml"})
+
+
+def test_spacy_lines_are_printed_once(capfd):
+    import logging
+
+    import bot.classify.training  # noqa: F401 - imports spaCy, which adds a handler of its own
+    from bot.logs import setup_logging
+    setup_logging(False, fmt="text", level="INFO")
+    logging.getLogger("spacy").info("Created vocabulary marker-4711")
+    assert (capfd.readouterr().err).count("marker-4711") == 1

@@ -13,6 +13,7 @@ from bot.store.accounts.phones import normalize_phone
 from bot.store.models import AccountEmail, AccountRecord
 
 FIELDS = ("account_id", "nickname", "phone", "email", "wechat_bound", "status")
+BOOLEAN_WORDS = {"", "1", "0", "true", "false", "yes", "no", "y", "n", "t", "f"}
 
 
 class AccountFileError(ValueError):
@@ -48,8 +49,11 @@ class EmbeddedAccountSource:
 
 
 def read_account_file(path: Path, region: str = "CN") -> list[AccountRecord]:
-    """CSV with the header account_id,nickname,phone,email,wechat_bound,status, or JSON Lines."""
+    """CSV with the header account_id,nickname,phone,email,wechat_bound,status, or JSON Lines.
+
+    Every problem of every row is reported at once (nothing is imported then), so one pass fixes the file."""
     text = path.read_text(encoding="utf-8-sig")
+    problems: list[str] = []
     if path.suffix.lower() in {".jsonl", ".json", ".ndjson"}:
         rows = []
         for number, line in enumerate(text.splitlines(), 1):
@@ -57,23 +61,40 @@ def read_account_file(path: Path, region: str = "CN") -> list[AccountRecord]:
                 try:
                     rows.append((number, json.loads(line)))
                 except json.JSONDecodeError as exc:
-                    raise AccountFileError(f"{path}:{number}: not JSON ({exc.msg})") from None
+                    problems.append(f"{path}:{number}: not JSON ({exc.msg})")
     else:
         reader = csv.DictReader(text.splitlines())
         if tuple(reader.fieldnames or ()) != FIELDS:
             raise AccountFileError(f"{path}: the header must be {','.join(FIELDS)}")
         rows = [(number, row) for number, row in enumerate(reader, 2)]
-    return [_record(path, number, row, region) for number, row in rows]
+    records = []
+    for number, row in rows:
+        found = _problems(row, region)
+        problems += [f"{path}:{number}: {problem}" for problem in found]
+        if not found:
+            records.append(_record(row, region))
+    if problems:
+        raise AccountFileError("\n".join(problems))
+    return records
 
 
-def _record(path: Path, number: int, row: dict, region: str) -> AccountRecord:
-    account_id = str(row.get("account_id") or "").strip()
-    if not account_id:
-        raise AccountFileError(f"{path}:{number}: account_id is empty")
+def _problems(row: dict, region: str) -> list[str]:
+    found = []
+    if not str(row.get("account_id") or "").strip():
+        found.append("account_id is empty")
     phone_text = str(row.get("phone") or "").strip()
-    phone = normalize_phone(phone_text, region)
-    if phone_text and not phone:
-        raise AccountFileError(f"{path}:{number}: phone {phone_text!r} is not a valid number")
+    if phone_text and not normalize_phone(phone_text, region):
+        found.append(f"phone {phone_text!r} is not a valid number")
+    found += [f"email {email!r} is not an address" for email in split_emails(row.get("email")) if "@" not in email]
+    flag = str(row.get("wechat_bound") if row.get("wechat_bound") is not None else "").strip().lower()
+    if flag not in BOOLEAN_WORDS:
+        found.append(f"wechat_bound {row.get('wechat_bound')!r} is not true or false")
+    return found
+
+
+def _record(row: dict, region: str) -> AccountRecord:
+    account_id = str(row.get("account_id") or "").strip()
+    phone = normalize_phone(str(row.get("phone") or "").strip(), region)
     return AccountRecord(account_id=account_id, nickname=str(row.get("nickname") or "").strip(), phone=phone,
                          emails=";".join(split_emails(row.get("email"))),
                          wechat_bound=as_bool(row.get("wechat_bound")), status=str(row.get("status") or "active"))

@@ -2,7 +2,6 @@
 
 import json
 import time
-from pathlib import Path
 
 import pytest
 
@@ -10,7 +9,7 @@ from bot.classify import PRECEDENCE, Classification, Classifier, classification_
 from bot.classify.loading import load_classifier
 from bot.classify.rules import RuleClassifier
 
-CORPORA = Path(__file__).resolve().parents[3].parent / "shared" / "corpora"
+from tests.conftest import CORPORA  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -195,6 +194,7 @@ def test_request_survives_a_long_quoted_tail(classifier):
 HUMAN_REPLIES = ["talon/standard_replies", "mail-parser-reply"]
 
 
+@pytest.mark.corpora
 def test_everyday_mail_is_other(classifier):
     """Real replies and chatter from the third-party corpora ask for no right."""
     paths = [p for folder in HUMAN_REPLIES for p in sorted((CORPORA / folder).glob("*"))

@@ -1,12 +1,11 @@
 """Language detection: zh / en / other, offline, and the language answers go out in."""
 
-from pathlib import Path
 
 import pytest
 
 from bot.classify.language import detect_language, reply_language
 
-CORPORA = Path(__file__).resolve().parents[3].parent / "shared" / "corpora"
+from tests.conftest import CORPORA  # noqa: E402
 
 
 @pytest.mark.parametrize("text", [
@@ -72,6 +71,7 @@ def test_long_runs_are_fast_and_ignored():
     ("outlook.txt", "en"),
     ("email_gmail.txt", "en"),
 ])
+@pytest.mark.corpora
 def test_real_bodies(name, expected):
     path = CORPORA / "mail-parser-reply" / name
     if not path.exists():
@@ -79,6 +79,7 @@ def test_real_bodies(name, expected):
     assert detect_language(path.read_text(encoding="utf-8", errors="replace")) == expected
 
 
+@pytest.mark.corpora
 def test_english_reply_quoting_a_chinese_header():
     import json
     path = CORPORA / "email-reply-trimmer" / "email_reply_trimmer_cases.jsonl"

@@ -110,6 +110,7 @@ def test_mail_handled_without_triage_is_right(classifier, name, path):
 CORPUS_ASKED_CEILING = 0.06   # the committed model: 8 of 197 (4.1%); 28 (14%) before off-topic data
 
 
+@pytest.mark.corpora
 def test_mail_from_elsewhere_is_other(classifier):
     """What the pipeline would classify (subject, new text) for every person's mail in the corpora."""
     from tests.unit.mail.test_corpora import corpus_files  # noqa: PLC0415 - skipped cleanly when absent

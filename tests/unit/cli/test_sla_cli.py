@@ -13,6 +13,8 @@ from bot.store.db import init_db, make_engine
 from bot.store.models import AuditEvent, OutboxMessage, Ticket
 from bot.store.sla_models import SlaExtension, TicketSla
 from tests.unit.sla.test_sla_support import BOSS, STAFF, add_ticket, sla_settings
+from bot.web.auth import add_user
+from tests.unit.sla.test_sla_support import BOSS, STAFF, add_ticket, sla_settings
 from tests.support.cli_app import cli_with
 
 runner = CliRunner()
@@ -78,6 +80,12 @@ def test_extend_assign_complete_and_sweep(mixed, smtp):
                                  "--by", "li"])
     assert result.exit_code == 0, result.output
     assert runner.invoke(app, ["sla", "extend", "ESL-000001", "--days", "7", "--reason", " "]).exit_code == 2
+    refused = runner.invoke(app, ["sla", "assign", "ESL-000002", "--to", "Alice@ESL.example"])
+    assert refused.exit_code == 1 and "no active staff account" in refused.output   # not (yet) a staff account
+    with Session(engine) as s:
+        add_user(s, "alice@esl.example", "correct horse battery staple", role="staff", now=datetime.now(timezone.utc),
+                 min_length=12)
+        s.commit()
     assert runner.invoke(app, ["sla", "assign", "ESL-000002", "--to", "Alice@ESL.example"]).exit_code == 0
     result = runner.invoke(app, ["sla", "complete", "ESL-000003"])
     assert result.exit_code == 0 and "in time" in result.output

@@ -102,3 +102,12 @@ def test_list_disable_enable_and_passwd(run, settings):
     assert run("users", "passwd", "amy@esl.example", "--password-stdin", input="a brand new passphrase").exit_code == 0
     assert check(settings, "amy@esl.example", PASSWORD) is None
     assert check(settings, "amy@esl.example", "a brand new passphrase") is not None
+
+
+def test_language_per_staff_member(run, settings):
+    run("users", "add", "li@esl.example", "--password-stdin", input=PASSWORD + "\n")
+    assert users(settings)["li@esl.example"].language is None          # [web] language until chosen
+    assert run("users", "language", "li@esl.example", "zh").exit_code == 0
+    assert users(settings)["li@esl.example"].language == "zh"
+    refused = run("users", "language", "li@esl.example", "fr")
+    assert refused.exit_code == 1 and "en or zh" in refused.output

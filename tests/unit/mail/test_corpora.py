@@ -12,7 +12,7 @@ import pytest
 from bot.mail.parse import parse_message
 from bot.mail.rules import auto_reply_reason, bounce_reason, machine_mail_reason
 
-CORPORA = Path(__file__).resolve().parents[3].parent / "shared" / "corpora"
+from tests.conftest import CORPORA  # noqa: E402
 STDLIB_MAIL = Path(sysconfig.get_paths()["stdlib"]) / "test" / "test_email" / "data"
 
 
@@ -56,6 +56,7 @@ def test_parses_without_raising(path):
     _check_fields(parse_message(path.read_bytes()))
 
 
+@pytest.mark.corpora
 def test_corpora_are_present():
     if not corpus_files():
         pytest.skip("corpora not available")
@@ -109,6 +110,7 @@ def test_a_bounce_whose_from_names_nobody_usable_is_for_staff():
 
 
 @pytest.mark.parametrize("relative", BOUNCES)
+@pytest.mark.corpora
 def test_bounces_are_machine_mail(relative):
     message = _message(relative)
     assert bounce_reason(message) is not None
@@ -116,6 +118,7 @@ def test_bounces_are_machine_mail(relative):
 
 
 @pytest.mark.parametrize("relative", AUTO_REPLIES)
+@pytest.mark.corpora
 def test_auto_replies_are_machine_mail(relative):
     message = _message(relative)
     assert auto_reply_reason(message) is not None
@@ -123,20 +126,24 @@ def test_auto_replies_are_machine_mail(relative):
 
 
 @pytest.mark.parametrize("relative", OTHER_MACHINE_MAIL)
+@pytest.mark.corpora
 def test_reports_and_robots_are_machine_mail(relative):
     assert machine_mail_reason(_message(relative)) is not None
 
 
 @pytest.mark.parametrize("relative", PEOPLE)
+@pytest.mark.corpora
 def test_people_are_not_machine_mail(relative):
     assert machine_mail_reason(_message(relative), own_addresses={"privacy@esl.cn"}) is None
 
 
+@pytest.mark.corpora
 def test_excluded_negative_controls_are_bounces():
     assert machine_mail_reason(_message("bounceparser-perl/non-autoreply.msg")).startswith("bounce:")
     assert machine_mail_reason(_message("sisimai-set-of-emails/not/rb-issue-368-bug.eml")).startswith("bounce:")
 
 
+@pytest.mark.corpora
 def test_bounce_report_types():
     assert _message("sisimai-set-of-emails/bsd/rhost-tencent-01.eml").report_type == "delivery-status"
     assert _message("flanker/complaints/aol.eml").report_type == "feedback-report"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import time
 from datetime import timezone
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -13,7 +12,7 @@ from hypothesis import strategies as st
 
 from bot.mail.parse import ParsedMessage, parse_message
 
-CORPORA = Path(__file__).resolve().parents[3].parent / "shared" / "corpora"
+from tests.conftest import CORPORA  # noqa: E402
 # Characters that exist in GBK but not in GB2312: strict GB2312 decoding fails on them.
 GBK_ONLY = "张喆和朱镕基"
 
@@ -262,23 +261,27 @@ def test_long_single_line_is_handled_quickly():
 
 
 # Corpus files in Chinese charsets; expected strings were checked by decoding the files by hand.
+@pytest.mark.corpora
 def test_corpus_gb2312_subject_with_gbk_only_byte():
     message = parse_message(corpus("spamscope-mail-parser/mail_test_9"))
     assert "我把镜头拉近些" in message.subject and "场合" in message.subject
     assert "镜头拉近" in message.text and "<" not in message.text
 
 
+@pytest.mark.corpora
 def test_corpus_gb2312_label_on_utf8_body():
     message = parse_message(corpus("spamscope-mail-parser/mail_test_12"))
     assert message.subject == "代开各地增值税发票" and message.from_name == "张先生"
     assert "增值税发票" in message.text
 
 
+@pytest.mark.corpora
 def test_corpus_x_gbk_label():
     message = parse_message(corpus("webklex-php-imap/gbk_charset.eml"))
     assert message.text == "Hi" and message.defects == ()
 
 
+@pytest.mark.corpora
 def test_corpus_sina_bounce_with_raw_gb2312_subject():
     message = parse_message(corpus("flufl-bounce/sina_01.txt"))
     assert message.subject == "邮件传输失败！"
@@ -286,11 +289,13 @@ def test_corpus_sina_bounce_with_raw_gb2312_subject():
     assert [a.filename for a in message.attachments] == ["original message.eml"]
 
 
+@pytest.mark.corpora
 def test_corpus_gbk_labelled_gb2312_japanese_ndr():
     message = parse_message(corpus("php-mime-mail-parser/failure.eml"))
     assert "次の受信者またはグループへの配信に失敗しました" in message.text
 
 
+@pytest.mark.corpora
 def test_corpus_path_traversal_attachment_name():
     message = parse_message(corpus("php-mime-mail-parser/m0027"))
     assert [a.filename for a in message.attachments] == ["1234.txt"]

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
 
 import pytest
 
 from bot.mail.quotes import split_reply
 
-CORPORA = Path(__file__).resolve().parents[3].parent / "shared" / "corpora"
+from tests.conftest import CORPORA  # noqa: E402
 
 
 @pytest.mark.parametrize("text, new, quoted_start", [
@@ -117,6 +116,7 @@ def read_corpus(relative: str) -> str:
     return path.read_text(encoding="utf-8", errors="replace")
 
 
+@pytest.mark.corpora
 def test_long_lines_are_linear():
     text = read_corpus("email-reply-parser/email_long_quote.txt")
     pathological = read_corpus("mail-parser-reply/pathological.txt")
@@ -147,6 +147,7 @@ def test_long_lines_are_linear():
     ("forward.txt", ["Can I get 1 Arrival Notice"], []),
     ("caution2.txt", ["I am trying to place an order"], []),
 ])
+@pytest.mark.corpora
 def test_mail_parser_reply_corpus(name, in_new, not_in_new):
     new, _, _ = split_reply(read_corpus(f"mail-parser-reply/{name}"))
     for expected in in_new:
@@ -159,6 +160,7 @@ def _normalised(text: str) -> str:
     return "\n".join(line.rstrip() for line in text.strip().splitlines())
 
 
+@pytest.mark.corpora
 def test_email_reply_trimmer_pass_rate():
     """Discourse's trimmer keeps quotes that come before the reply and never empties a
     message; we remove every quote, so a few cases differ by design (54 of 64 agreed)."""

@@ -96,3 +96,16 @@ def test_sql_source_never_writes(engine, app_database):
 def test_sql_source_needs_its_queries():
     with pytest.raises(ValueError, match="needs url, query_by_email"):
         AccountSettings(source="sql")
+
+
+def test_every_bad_field_of_every_row_is_listed_at_once(tmp_path):
+    path = tmp_path / "accounts.csv"
+    path.write_text("account_id,nickname,phone,email,wechat_bound,status\n"
+                    ",a,12,not-an-address,maybe,active\nA2,b,13900139000,b@example.org,true,active\n"
+                    "A3,c,99,c@example.org,false,active\n")
+    with pytest.raises(AccountFileError) as found:
+        read_account_file(path)
+    assert str(found.value).splitlines() == [
+        f"{path}:2: account_id is empty", f"{path}:2: phone '12' is not a valid number",
+        f"{path}:2: email 'not-an-address' is not an address", f"{path}:2: wechat_bound 'maybe' is not true or false",
+        f"{path}:4: phone '99' is not a valid number"]

@@ -1,8 +1,8 @@
 """audit trail hash chain (prev_hash and row_hash on every audit row, existing rows hashed in order);
 processors' deletion notices and their confirmations (processornotice)
 
-Revision ID: 0008
-Revises: 0004
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-03
 """
 import sqlalchemy as sa
@@ -12,8 +12,8 @@ from alembic import op
 import bot.store.models
 from bot.store.audit_chain import row_hash
 
-revision = '0008'
-down_revision = '0004'
+revision = '0007'
+down_revision = '0006'
 branch_labels = None
 depends_on = None
 
