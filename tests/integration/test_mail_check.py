@@ -106,13 +106,13 @@ def test_the_command_reads_oauth2_from_the_file_and_the_secret_from_the_environm
         env = {**os.environ, "SUPPORTBOT_IMAP__OAUTH2__CLIENT_SECRET": tokens.client_secret,
                "SUPPORTBOT_SMTP__OAUTH2__CLIENT_SECRET": tokens.client_secret}
         started = time.monotonic()
-        done = subprocess.run([sys.executable, "-m", "bot", "-c", str(config), "mail", "check"], cwd=REPO,
+        done = subprocess.run([sys.executable, "-m", "bot.cli", "-c", str(config), "mail", "check"], cwd=REPO,
                               env=env, capture_output=True, text=True, timeout=120)
         print(f"mail check (IMAP + SMTP, OAuth2, loopback) took {time.monotonic() - started:.2f} s")
         assert done.returncode == 0, done.stdout + done.stderr
         assert "ok    SMTP login" in done.stdout and "ok    IMAP login" in done.stdout
         assert smtp.received == []
         env.pop("SUPPORTBOT_SMTP__OAUTH2__CLIENT_SECRET")     # the SMTP section now lacks its secret
-        done = subprocess.run([sys.executable, "-m", "bot", "-c", str(config), "mail", "check"], cwd=REPO,
+        done = subprocess.run([sys.executable, "-m", "bot.cli", "-c", str(config), "mail", "check"], cwd=REPO,
                               env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and "smtp" in done.stderr and "client_secret" in done.stderr
