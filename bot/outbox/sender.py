@@ -105,10 +105,11 @@ async def drain_outbox(sessions: SessionFactory, sink: MailSink, clock: Clock, s
             for row in claim.rows:
                 # The first send of a claim always starts (the settings leave one send room in the
                 # lease), so a claim makes progress even when the lease is at its shortest.
-                if started and clock.now() > claim.last_start:
-                    results.append(Result(row, "release"))   # the lease runs out: give it back untried
-                elif row.message_id in delivered:
+                if row.message_id in delivered:
+                    # Settled whatever the time: given back untried it would lose its doubt and go twice.
                     results.append(Result(row, "settled"))
+                elif started and clock.now() > claim.last_start:
+                    results.append(Result(row, "release"))   # the lease runs out: give it back untried
                 elif budget is not None and row.kind in AUTOMATIC_KINDS and budget <= 0:
                     results.append(Result(row, "delay"))
                 else:

@@ -180,3 +180,24 @@ def test_a_sender_starts_nothing_its_lease_may_not_cover_and_claims_it_afresh(en
 def test_the_claim_lease_must_outlast_a_send():
     with pytest.raises(ValueError, match="claim_lease_seconds"):
         SmtpSettings(timeout_seconds=60, claim_lease_seconds=100)
+
+
+def test_mail_in_doubt_found_delivered_is_settled_even_when_the_lease_runs_out(engine, settings, clock, smtp):
+    """Three rows in doubt after a crash, the last already delivered: the first two sends take the rest
+    of the lease. The last must be settled by its copy, not given back untried: given back it would
+    no longer be in doubt, and the next claim would send it a second time."""
+    from bot.outbox.sender import _claim
+    _queue(engine, settings, clock, n=3)
+    smtp_settings = SmtpSettings(host="127.0.0.1", port=smtp.port, security="none", from_address="support@esl.example",
+                                 timeout_seconds=20, claim_lease_seconds=120)
+    first, other, second = _claim(session_factory(engine), clock, smtp_settings, 3).rows
+    asyncio.run(SmtpSink(smtp_settings).send(second.raw, sender=smtp_settings.from_address,
+                                             recipients=[second.to_address]))     # then the sender died
+    clock.advance(timedelta(seconds=121))
+    copies = RecorderCopies(smtp)
+    for _ in range(3):
+        asyncio.run(drain_outbox(session_factory(engine), SlowSink(smtp_settings, clock), clock, smtp_settings,
+                                 sent_copies=copies))
+        clock.advance(timedelta(seconds=121))
+    received = [m.message["Message-ID"] for m in smtp.received]
+    assert sorted(received) == sorted([first.message_id, other.message_id, second.message_id])   # each once
