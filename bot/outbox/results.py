@@ -14,10 +14,9 @@ from bot.config import SmtpSettings
 from bot.store.db import SessionFactory, take_write_lock, transaction
 from bot.logs import redact
 from bot.mail.addresses import unsafe_to_send
-from bot.outbox.loops import ACK_WITH_CODE
 from bot.mail.sink import MailSink, PermanentFailure, TemporaryFailure
 from bot.store.models import OutboxMessage
-from bot.outbox.sms import SMS_KIND, deliver
+from bot.outbox.sms import CODE_KINDS, SMS_KIND, deliver
 
 from bot.mail.sms import SmsError, SmsSender
 log = logging.getLogger(__name__)
@@ -109,7 +108,7 @@ def apply_result(session, row: OutboxMessage, result: Result, now: datetime, smt
     row.attempts += result.outcome in ("sent", "temporary", "permanent")   # SMTP transactions made
     if result.outcome in ("sent", "settled"):
         row.status, row.sent_at, row.last_error = "sent", now, None
-        if row.kind in ("challenge", ACK_WITH_CODE, SMS_KIND):
+        if row.kind in CODE_KINDS:
             row.raw = b""  # it carried a one-time code: keep no copy once delivered
         evidence = {"confirmed_by": "sent-copy"} if result.outcome == "settled" else {}
         audit.record(session, now, "mail.sent", ticket_id=row.ticket_id, outbox_id=row.id,

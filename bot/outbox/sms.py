@@ -21,7 +21,7 @@ from sqlmodel import Session, func, select
 
 from bot.store import audit
 from bot.store.accounts.phones import mask_phone
-from bot.outbox.loops import window_start, withhold_reason
+from bot.outbox.loops import ACK_WITH_CODE, window_start, withhold_reason
 from bot.mail.compose import new_message_id
 from bot.mail.sms import SmsSender
 from bot.store.models import OutboxMessage, Ticket
@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 
 # The outbox kind of a code by SMS: to_address holds the E.164 phone, raw the gateway's parameters.
 SMS_KIND = "challenge-sms"
+# Outgoing kinds that carry a one-time code: their stored copy is emptied once delivered.
+CODE_KINDS = ("challenge", ACK_WITH_CODE, SMS_KIND)
 
 
 def queue_sms(session: Session, *, settings: Settings, now: datetime, ticket: Ticket, phone: str, code: str,

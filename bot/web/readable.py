@@ -18,7 +18,7 @@ def N_(text: str) -> str:
 
 # Kinds of request and of mail we send, as a word staff know.
 KIND_NAMES = {"access": N_("access to data"), "correction": N_("correction"), "deletion": N_("deletion"),
-              "other": N_("other"), "ack": N_("acknowledgement"), "ask-details": N_("account question"),
+              "other": N_("other"), "ack": N_("acknowledgement"), "ack-code": N_("acknowledgement with code"), "ask-details": N_("account question"),
               "challenge": N_("verification code"), "challenge-sms": N_("code by SMS"),
               "third-party-notice": N_("third-party notice"), "reply-access": N_("reply: access"),
               "reply-correction": N_("reply: correction"), "reply-deletion": N_("reply: deletion"),

@@ -13,10 +13,9 @@ from bot.tickets.evidence.redact import audit_detail
 from bot.store.models import AuditEvent, Challenge, InboundMessage, OutboxMessage, Ticket
 from bot.store.processor_models import ProcessorNotice
 from bot.store.sla_models import TicketSla
-from bot.outbox.sms import SMS_KIND, shown_recipient
+from bot.outbox.sms import CODE_KINDS, shown_recipient
 
 VERIFICATION = ("account.match", "verification.")
-CODE_KINDS = ("challenge", SMS_KIND)   # their copy is emptied once delivered (bot/outbox/results.py)
 DECISIONS = ("processor.answered", "processor.checked", "processor.escalated", "draft.approved", "draft.rejected", "ticket.reclassified", "sla.extended", "ticket.assigned",
              "deletion.scheduled", "action.done", "action.failed", "sla.completed", "verification.refused")
 

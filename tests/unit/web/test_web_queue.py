@@ -12,7 +12,7 @@ from bot.web.queries import QueueFilter, facet_counts
 from tests.unit.web.test_web_helpers import anon, bot, client, fast_hashes  # noqa: F401
 
 # (colour class, days text or status, reference) of each row of the queue
-ROW = re.compile(r'<td><span class="badge ?(due-\w+)?"[^>]*>([^<]+)</span>.*?<b>(ESL-\d+)</b>', re.S)
+ROW = re.compile(r'<td><span class="badge ?(due-\w+)?"[^>]*>([^<]+)</span>.*?<b>(ESL-\d+(?:-[0-9A-Z]{3})?)</b>', re.S)
 
 
 def add_tickets(bot, clock, *specs: dict) -> None:
