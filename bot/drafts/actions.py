@@ -10,7 +10,8 @@ from sqlmodel import select
 from bot.store import audit
 from bot.clock import Clock
 from bot.config import Settings
-from bot.store.db import SessionFactory, take_write_lock, transaction
+from bot.store.db import SessionFactory, transaction
+from bot.store.write_lock import take_write_lock
 from bot.store.models import ActionRun
 
 log = logging.getLogger(__name__)

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 from sqlmodel import Session, select
 
 from bot.store import audit
-from bot.store.db import take_write_lock
+from bot.store.write_lock import take_write_lock
 from bot.store.models import ActionRun, Draft, DraftAttachment, InboundMessage, Ticket
 from bot.outbox.queue import queue_mail
 from bot.drafts.notices import send_notice

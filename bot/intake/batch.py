@@ -5,7 +5,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from bot.store import audit
-from bot.store.db import take_write_lock
+from bot.store.write_lock import take_write_lock
 from bot.mail.context import Location
 from bot.intake.runner import Pipeline
 

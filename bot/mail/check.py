@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import inspect
 import socket
-import ssl
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -60,9 +59,6 @@ def tcp(host: str, port: int, timeout: float) -> str:
     except TimeoutError:
         raise ConnectionError(f"no answer from {host}:{port} within {timeout} s (a firewall?)") from None
 
-
-def tls_context(security: str, cafile: str) -> ssl.SSLContext | None:
-    return ssl.create_default_context(cafile=cafile or None) if security != "none" else None
 
 
 def obtain_token(oauth2, protocol: str, username: str) -> str:

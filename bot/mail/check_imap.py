@@ -6,7 +6,8 @@ import contextlib
 from imapclient import IMAPClient
 
 from bot.config import Settings
-from bot.mail.check import Report, Step, obtain_token, resolve, tcp, tls_context
+from bot.mail.check import Report, Step, obtain_token, resolve, tcp
+from bot.mail.login import tls_context
 from bot.mail.imap import CONNECTION_ERRORS
 from bot.mail.login import imap_login, imap_mechanism
 

@@ -6,7 +6,8 @@ import asyncio
 import aiosmtplib
 
 from bot.config import Settings
-from bot.mail.check import Report, Step, obtain_token, resolve, tcp, tls_context
+from bot.mail.check import Report, Step, obtain_token, resolve, tcp
+from bot.mail.login import tls_context
 from bot.mail.login import smtp_login
 
 

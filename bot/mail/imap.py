@@ -13,7 +13,7 @@ from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
 
 from bot.config import ImapSettings
-from bot.mail.login import imap_login
+from bot.mail.login import imap_login, tls_context
 from bot.mail.oauth import TokenError
 
 # Errors that mean "the connection is gone or unusable": reconnect and carry on (also when
@@ -163,9 +163,7 @@ class ImapMailbox:
 
 def connect(settings: ImapSettings) -> IMAPClient:
     """A logged-in connection, with TLS as configured and the keepalive below."""
-    context = None
-    if settings.security != "none":
-        context = ssl.create_default_context(cafile=settings.cafile or None)
+    context = tls_context(settings.security, settings.cafile)
     client = IMAPClient(settings.host, port=settings.port, ssl=settings.security == "tls",
                         ssl_context=context, timeout=settings.timeout_seconds)
     enable_keepalive(client.socket())

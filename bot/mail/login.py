@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 
 import aiosmtplib
 from imapclient import IMAPClient
@@ -12,6 +13,11 @@ from bot.config import ImapSettings, SmtpSettings
 from bot.mail.oauth import token_source
 
 log = logging.getLogger(__name__)
+
+
+def tls_context(security: str, cafile: str) -> ssl.SSLContext | None:
+    """The TLS context of a connection as configured (none for security = "none")."""
+    return ssl.create_default_context(cafile=cafile or None) if security != "none" else None
 
 # What the IMAP ID command says about us (NetEase refuses a session that sends none).
 CLIENT_ID = {"name": "supportbot", "version": "0.1.0", "vendor": "ESL"}

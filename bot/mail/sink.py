@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import asyncio
-import ssl
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -10,7 +9,7 @@ import aiosmtplib
 
 from bot.clock import Clock, SystemClock
 from bot.config import SmtpSettings
-from bot.mail.login import smtp_login
+from bot.mail.login import smtp_login, tls_context
 from bot.mail.oauth import TokenError
 
 # A connection idle for longer than this is asked NOOP before a message goes over it: a
@@ -79,7 +78,7 @@ class SmtpSink:
                 client, self._client = None, None
         if client is None:
             s = self.settings
-            context = ssl.create_default_context(cafile=s.cafile or None) if s.security != "none" else None
+            context = tls_context(s.security, s.cafile)
             by_password = s.auth == "password"
             client = aiosmtplib.SMTP(
                 hostname=s.host, port=s.port, username=(s.username or None) if by_password else None,

@@ -11,7 +11,8 @@ from sqlmodel import select
 from bot.store import audit
 from bot.clock import Clock
 from bot.config import SmtpSettings
-from bot.store.db import SessionFactory, take_write_lock, transaction
+from bot.store.db import SessionFactory, transaction
+from bot.store.write_lock import take_write_lock
 from bot.logs import redact
 from bot.mail.addresses import unsafe_to_send
 from bot.mail.sink import MailSink, PermanentFailure, TemporaryFailure

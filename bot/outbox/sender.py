@@ -12,7 +12,8 @@ from sqlmodel import or_, select
 from bot.store import audit
 from bot.clock import Clock
 from bot.config import SmtpSettings
-from bot.store.db import SessionFactory, take_write_lock, transaction
+from bot.store.db import SessionFactory, transaction
+from bot.store.write_lock import take_write_lock
 from bot.outbox.loops import AUTOMATIC_KINDS, sending_budget, window_start
 from bot.mail.sent_copies import SentCopies
 from bot.mail.sink import MailSink

@@ -7,7 +7,8 @@ from sqlmodel import Session, select
 
 from bot.store import audit
 from bot.clock import Clock
-from bot.store.db import SessionFactory, take_write_lock, transaction
+from bot.store.db import SessionFactory, transaction
+from bot.store.write_lock import take_write_lock
 from bot.store.models import Draft, OutboxMessage, Ticket
 from bot.sla.clock_rules import mark_completed
 

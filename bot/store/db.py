@@ -18,7 +18,6 @@ from bot.store.locks import schema_lock
 from bot.store import sla_models  # noqa: F401  (the SLA tables)
 from bot.store import console_models  # noqa: F401  (staff sessions, cookie key)
 from bot.store import processor_models  # noqa: F401  (deletion notices' states)
-from bot.store.write_lock import take_write_lock  # noqa: F401  (here since before it had a module)
 from bot.store import console_models as web_models  # noqa: F401  (staff sessions, cookie key)
 
 SessionFactory = Callable[[], Session]
