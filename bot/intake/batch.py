@@ -1,10 +1,11 @@
-"""Several messages in one transaction, each in a savepoint of its own: one commit for a fetched batch."""
+"""Several messages in one transaction: one commit for a fetched batch, savepoints only after a failure."""
 from __future__ import annotations
+
+from dataclasses import replace
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
-from bot.store import audit
 from bot.store.write_lock import take_write_lock
 from bot.mail.context import Location
 from bot.intake.runner import Pipeline
@@ -13,15 +14,18 @@ from bot.intake.runner import Pipeline
 class IntakeBatch:
     """Handles messages as Pipeline.handle does, but commits them together in commit().
 
-    A message that fails is rolled back to its savepoint alone; the messages before it are
-    committed, then it is quarantined (in a transaction of its own, as Pipeline.handle does).
-    A dry run rolls everything back. Until commit() returns nothing is committed, so the
-    caller flags messages on the server only after it, and a crash loses no handled message:
-    the watermark moves in the same transaction."""
+    The messages share the batch's transaction with no savepoint each (a savepoint costs more
+    than most messages' rows). When one fails, the whole transaction is rolled back, the messages
+    before it are handled again in a fresh one (each in a savepoint this time, as a replay may
+    meet what the first pass did not) and committed, then the failed one is quarantined in a
+    transaction of its own, as Pipeline.handle does. A dry run rolls everything back. Until
+    commit() returns nothing is committed, so the caller flags messages on the server only after
+    it, and a crash loses no handled message: the watermark moves in the same transaction."""
 
     def __init__(self, pipeline: Pipeline) -> None:
         self.pipeline = pipeline
         self.session: Session | None = None
+        self.handled: list[tuple[bytes, Location]] = []   # in this transaction, to replay after a failure
 
     def handle(self, raw: bytes, location: Location) -> str:
         pipeline = self.pipeline
@@ -29,14 +33,13 @@ class IntakeBatch:
             self.commit()  # Pipeline.handle quarantines it in a transaction of its own
             return pipeline.handle(raw, location)
         ctx = pipeline.new_context(raw, location)
-        session = self._session()
-        audit.write_pending(session)  # so that a rollback to the savepoint forgets only this message's
         try:
-            with session.begin_nested():  # released on success, rolled back to on any error
-                return pipeline.run_stages(ctx, session)
+            outcome = pipeline.run_stages(ctx, self._session())
         except Exception as exc:  # noqa: BLE001 - whatever it is, a human gets the message
-            self.commit()  # the messages before it are fine (in a dry run: rolled back)
+            self._replay_before_failure()
             return pipeline.quarantine_failed(ctx, exc)
+        self.handled.append((raw, location))
+        return outcome
 
     def handle_oversized(self, kept: bytes, location: Location, size: int, *, moved_to: str = "") -> str:
         self.commit()
@@ -64,16 +67,35 @@ class IntakeBatch:
             finally:
                 self._close()
 
+    def _replay_before_failure(self) -> None:
+        """Undo the failed message's work, keeping the messages before it: handled again, then committed."""
+        earlier, dry_run = self.handled, self.pipeline.dry_run
+        self.rollback()
+        if dry_run or not earlier:
+            return   # a dry run commits nothing anyway; its observer has seen every message already
+        replay = replace(self.pipeline, observer=None)   # told of each message once, the first time
+        session = self._session()
+        for raw, location in earlier:
+            ctx = replay.new_context(raw, location)
+            try:
+                with session.begin_nested():
+                    replay.run_stages(ctx, session)
+            except Exception as exc:  # noqa: BLE001 - it passed once: a human looks at what changed
+                self.commit()
+                replay.quarantine_failed(ctx, exc)
+                session = self._session()
+        self.commit()
+
     def _session(self) -> Session:
         if self.session is None:
             self.session = self.pipeline.sessions()
-            # On SQLite this also begins the transaction the savepoints nest in (pysqlite would
-            # begin it only at the first write, and the first RELEASE would commit otherwise).
+            # On SQLite this also begins the transaction (pysqlite would begin it only at the first
+            # write, and a savepoint's RELEASE would commit otherwise).
             take_write_lock(self.session)
         return self.session
 
     def _close(self) -> None:
-        session, self.session = self.session, None
+        session, self.session, self.handled = self.session, None, []
         if session is not None:
             session.close()
 

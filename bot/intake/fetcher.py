@@ -6,6 +6,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from sqlalchemy import update
 from sqlmodel import select
 
 from bot.store import audit
@@ -101,10 +102,7 @@ def _finish_marking(mailbox: Mailbox, pipeline: Pipeline, folder: str, uidvalidi
 def _record_marked(pipeline: Pipeline, folder: str, uidvalidity: int, uids: list[int]) -> None:
     if not uids:
         return
-    with transaction(pipeline.sessions) as session:
-        rows = session.exec(select(InboundMessage).where(
+    with transaction(pipeline.sessions) as session:   # one UPDATE: the rows (and their raw mail) stay unread
+        session.exec(update(InboundMessage).where(
             InboundMessage.folder == folder, InboundMessage.uidvalidity == uidvalidity,
-            InboundMessage.uid.in_(uids)))
-        for row in rows:
-            row.flagged = True
-            session.add(row)
+            InboundMessage.uid.in_(uids)).values(flagged=True))

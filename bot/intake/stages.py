@@ -48,22 +48,25 @@ def parse(ctx: MessageContext, session: Session, deps: Services) -> None:
         raise Quarantine(f"cannot be parsed: {ctx.parsed.defects[0]}")
 
 
-# Stored already: the same content key, or (from a folder) the same place. Built once, run per message.
-_SAME_KEY = select(InboundMessage.id).where(InboundMessage.dedup_key == bindparam("key"))
-_SAME_KEY_OR_PLACE = select(InboundMessage.id).where(or_(
-    InboundMessage.dedup_key == bindparam("key"),
-    (InboundMessage.folder == bindparam("folder")) & (InboundMessage.uidvalidity == bindparam("uidvalidity"))
-    & (InboundMessage.uid == bindparam("uid"))))
+# Stored already: the same content key, or (from a folder) the same place. Built once, run per message
+# as plain SQL (no ORM result machinery).
+_INBOUND = InboundMessage.__table__
+_SAME_KEY = select(_INBOUND.c.id).where(_INBOUND.c.dedup_key == bindparam("key")).limit(1)
+_SAME_KEY_OR_PLACE = select(_INBOUND.c.id).where(or_(
+    _INBOUND.c.dedup_key == bindparam("key"),
+    (_INBOUND.c.folder == bindparam("folder")) & (_INBOUND.c.uidvalidity == bindparam("uidvalidity"))
+    & (_INBOUND.c.uid == bindparam("uid")))).limit(1)
 
 
 def store(ctx: MessageContext, session: Session, deps: Services) -> None:
     msg, loc = ctx.parsed, ctx.location
     key = dedup_key(msg.from_address, msg.message_id, ctx.raw)
+    session.flush()   # the messages before it in the batch are written: a repeat among them is seen
     if loc.uid:
-        same = session.exec(_SAME_KEY_OR_PLACE, params={"key": key, "folder": loc.folder,
-                                                        "uidvalidity": loc.uidvalidity, "uid": loc.uid})
+        same = session.connection().execute(_SAME_KEY_OR_PLACE, {
+            "key": key, "folder": loc.folder, "uidvalidity": loc.uidvalidity, "uid": loc.uid})
     else:
-        same = session.exec(_SAME_KEY, params={"key": key})
+        same = session.connection().execute(_SAME_KEY, {"key": key})
     if same.first() is not None:
         raise Duplicate("already stored")
     ctx.inbound = InboundMessage(

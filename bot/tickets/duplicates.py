@@ -41,19 +41,30 @@ def same_request(ticket_kind: str, ticket_labels: Iterable[str], kind: str, labe
 def near_identical(first: str, second: str) -> bool:
     """Rule: the same text again (case, spacing and a few added words aside)."""
     a, b = (" ".join(text.casefold().split())[:_COMPARED_CHARS] for text in (first, second))
-    return bool(a and b) and SequenceMatcher(None, a, b, autojunk=False).ratio() >= NEAR_IDENTICAL
+    if not (a and b):
+        return False
+    matcher = SequenceMatcher(None, a, b, autojunk=False)
+    # The cheap upper bounds first: most pairs are told apart by length or letters alone.
+    return (matcher.real_quick_ratio() >= NEAR_IDENTICAL and matcher.quick_ratio() >= NEAR_IDENTICAL
+            and matcher.ratio() >= NEAR_IDENTICAL)
 
 
-def _opening_text(session: Session, ticket: Ticket) -> str:
-    return session.exec(select(InboundMessage.new_text).where(
-        InboundMessage.ticket_id == ticket.id, InboundMessage.opened_ticket == True)).first() or ""  # noqa: E712
+_INBOUND = InboundMessage.__table__
+_OPENING_TEXT = select(_INBOUND.c.new_text).where(
+    _INBOUND.c.ticket_id == bindparam("ticket_id"), _INBOUND.c.opened_ticket == True).limit(1)  # noqa: E712
 
 
-# The sender's open tickets received since a time, newest first; built once, run per new request.
-_OPEN_TICKETS_OF = select(Ticket).where(
-    Ticket.requester == bindparam("requester"), Ticket.status.not_in(DONE_STATUSES),
-    Ticket.received_at >= bindparam("since"),
-).order_by(Ticket.received_at.desc(), Ticket.id.desc())
+def _opening_text(session: Session, ticket_id: int) -> str:
+    return session.connection().execute(_OPENING_TEXT, {"ticket_id": ticket_id}).scalar() or ""
+
+
+# The sender's open tickets received since a time, newest first: only the columns the rule reads, as
+# plain SQL (the whole ticket is loaded for the one that matches). Built once, run per new request.
+_TICKET = Ticket.__table__
+_OPEN_TICKETS_OF = select(_TICKET.c.id, _TICKET.c.kind, _TICKET.c.labels, _TICKET.c.needs_triage).where(
+    _TICKET.c.requester == bindparam("requester"), _TICKET.c.status.not_in(DONE_STATUSES),
+    _TICKET.c.received_at >= bindparam("since"),
+).order_by(_TICKET.c.received_at.desc(), _TICKET.c.id.desc())
 
 
 def link_duplicate(ctx: MessageContext, session: Session, deps: Services) -> None:
@@ -61,17 +72,18 @@ def link_duplicate(ctx: MessageContext, session: Session, deps: Services) -> Non
     days, msg, result = deps.settings.tickets.duplicate_window_days, ctx.parsed, ctx.classification
     if ctx.ticket is not None or ctx.machine_reason or result is None or days <= 0 or not msg.from_address:
         return
-    with session.no_autoflush:   # only the message is pending; it cannot change this answer
-        open_tickets = list(session.exec(_OPEN_TICKETS_OF, params={
-            "requester": msg.from_address, "since": ctx.received_at - timedelta(days=days)}))
-        text, sure = msg.new_text or msg.text, result.confidence >= deps.settings.tickets.triage_threshold
-        # By right only when the classifier is sure of both; anything else only when sent again near word for word.
-        ticket = next((t for t in open_tickets
-                       if (sure and not t.needs_triage
-                           and same_request(t.kind, t.labels.split(","), result.kind, result.labels))
-                       or (t.kind == result.kind and near_identical(_opening_text(session, t), text))), None)
-    if ticket is None:
+    # Plain SQL, no flush: only the message is pending, and it cannot change this answer.
+    open_tickets = session.connection().execute(_OPEN_TICKETS_OF, {
+        "requester": msg.from_address, "since": ctx.received_at - timedelta(days=days)}).all()
+    text, sure = msg.new_text or msg.text, result.confidence >= deps.settings.tickets.triage_threshold
+    # By right only when the classifier is sure of both; anything else only when sent again near word for word.
+    found = next((t.id for t in open_tickets
+                  if (sure and not t.needs_triage
+                      and same_request(t.kind, t.labels.split(","), result.kind, result.labels))
+                  or (t.kind == result.kind and near_identical(_opening_text(session, t.id), text))), None)
+    if found is None:
         return  # another right, a closed ticket, or too long ago: a new ticket
+    ticket = session.get(Ticket, found)
     # The same address, but only a trusted authentication pass shows it was the requester who wrote.
     proven = sender_authenticated(msg, deps.settings.verification.trusted_authserv_ids)[0]
     ctx.ticket, ctx.inbound.ticket_id = ticket, ticket.id

@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, delete, select
 
 from bot.store.accounts import Account, as_bool, split_emails
@@ -20,8 +21,15 @@ class AccountFileError(ValueError):
     """A bad account file; the message names the line and the problem."""
 
 
-def _account(row: AccountRecord) -> Account:
+def _account(row) -> Account:
     return Account(row.account_id, row.nickname, row.phone, split_emails(row.emails), row.wechat_bound, row.status)
+
+
+# Built once, run as plain SQL for every request that looks for its account (no ORM objects needed).
+_RECORD = AccountRecord.__table__
+_BY_EMAIL = select(_RECORD).join(AccountEmail.__table__).where(AccountEmail.email == bindparam("value"))
+_BY = {column: select(_RECORD).where(_RECORD.c[column] == bindparam("value"))
+       for column in ("phone", "nickname", "account_id")}
 
 
 @dataclass
@@ -30,21 +38,22 @@ class EmbeddedAccountSource:
 
     session: Session
 
-    def _find(self, *where) -> list[Account]:
-        return [_account(r) for r in self.session.exec(select(AccountRecord).where(*where))]
+    def _find(self, statement, value: str) -> list[Account]:
+        self.session.flush()   # what the session holds unwritten counts, as an ORM query would see it
+        rows = self.session.connection().execute(statement, {"value": value})
+        return sorted((_account(r) for r in rows), key=lambda a: a.account_id)
 
     def by_email(self, email: str) -> list[Account]:
-        ids = list(self.session.exec(select(AccountEmail.account_id).where(AccountEmail.email == email.lower())))
-        return self._find(AccountRecord.account_id.in_(ids)) if ids else []
+        return self._find(_BY_EMAIL, email.lower()) if email else []
 
     def by_phone(self, phone: str) -> list[Account]:
-        return self._find(AccountRecord.phone == phone) if phone else []
+        return self._find(_BY["phone"], phone) if phone else []
 
     def by_nickname(self, nickname: str) -> list[Account]:
-        return self._find(AccountRecord.nickname == nickname) if nickname else []
+        return self._find(_BY["nickname"], nickname) if nickname else []
 
     def get(self, account_id: str) -> Account | None:
-        found = self._find(AccountRecord.account_id == account_id)
+        found = self._find(_BY["account_id"], account_id)
         return found[0] if found else None
 
 
