@@ -11,6 +11,7 @@ from bot.store import audit
 from bot.drafts.correction import correction_sources
 from bot.drafts.export import build_export, extra_data
 from bot.store.models import Draft, DraftAttachment, InboundMessage, Ticket
+from bot.store.rows import insert_row
 from bot.sla import local_date
 from bot.drafts.guard import require_verified
 
@@ -32,19 +33,28 @@ def display_name(raw: bytes) -> str:
     try:
         header = BytesHeaderParser(policy=policy.default).parsebytes(raw)["From"]
         addresses = getattr(header, "addresses", ())
-        return " ".join(addresses[0].display_name.split())[:80] if addresses else ""
+        return greeting_name(addresses[0].display_name) if addresses else ""
     except Exception:  # noqa: BLE001 - an unreadable From: greet neutrally
         return ""
 
 
-def create_draft(session: Session, ticket: Ticket, deps: Services, *, actor: str = "bot") -> Draft:
-    """Replace any pending draft of the ticket with a fresh one for its current kind."""
+def greeting_name(display_name: str) -> str:
+    return " ".join(display_name.split())[:80]
+
+
+def create_draft(session: Session, ticket: Ticket, deps: Services, *, actor: str = "bot",
+                 opening: tuple[str, str] | None = None) -> Draft:
+    """Replace any pending draft of the ticket with a fresh one for its current kind.
+
+    `opening`: the request's new text and its sender's display name, when the caller has the message
+    in hand (intake, as it opens the ticket); otherwise they are read back from the stored message."""
     now, settings = deps.clock.now(), deps.settings
-    for old in session.exec(select(Draft).where(Draft.ticket_id == ticket.id, Draft.status == "pending")):
-        old.status = "superseded"
-        session.add(old)
+    if opening is None:   # a new ticket has no earlier draft to replace
+        for old in session.exec(select(Draft).where(Draft.ticket_id == ticket.id, Draft.status == "pending")):
+            old.status = "superseded"
+            session.add(old)
     account = deps.accounts(session).get(ticket.account_id) if ticket.account_id else None
-    original, name = _opening(session, ticket)
+    original, name = (opening[0], greeting_name(opening[1])) if opening else _opening(session, ticket)
     context = dict(reference=ticket.reference, kind=ticket.kind, name=name,
                    due_date=local_date(ticket.due_at, settings.sla), original=original)
     attachments: list[tuple[str, str, bytes]] = []
@@ -64,8 +74,7 @@ def create_draft(session: Session, ticket: Ticket, deps: Services, *, actor: str
     draft = Draft(ticket_id=ticket.id, kind=ticket.kind, language=ticket.language,
                   to_address=ticket.verified_address or ticket.requester, subject=mail.subject, text=mail.text,
                   created_at=now)
-    session.add(draft)
-    session.flush()
+    insert_row(session, draft)
     for filename, content_type, data in attachments:
         session.add(DraftAttachment(draft_id=draft.id, filename=filename, content_type=content_type, data=data))
     audit.record(session, now, "draft.created", ticket_id=ticket.id, actor=actor, draft_id=draft.id,

@@ -131,7 +131,8 @@ def verify_requester(ctx: MessageContext, session: Session, deps: Services) -> N
     elif ctx.ticket.kind != "other" or ctx.ticket.needs_triage:
         verification.begin(session, ctx, deps, with_ack=True)   # the acknowledgement carries code or question
     else:
-        create_draft(session, ctx.ticket, deps)  # nothing to prove: staff write the answer
+        # Nothing to prove: staff write the answer, from the message in hand (not read back and parsed again).
+        create_draft(session, ctx.ticket, deps, opening=(ctx.parsed.new_text, ctx.parsed.from_name))
 
 
 def acknowledge(ctx: MessageContext, session: Session, deps: Services) -> None:

@@ -5,13 +5,13 @@ import re
 import secrets
 from typing import TYPE_CHECKING
 
-from sqlalchemy import bindparam, insert, update
-from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy import bindparam, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, or_, select
 
 from bot.store import audit
 from bot.store.models import Draft, InboundMessage, Ticket
+from bot.store.rows import insert_row
 from bot.sla import due_at
 
 if TYPE_CHECKING:
@@ -57,14 +57,18 @@ def open_ticket(session: Session, ctx: MessageContext, deps: Services) -> Ticket
         due_at=due_at(ctx.received_at, settings.sla),
     )
     ctx.inbound.opened_ticket, ctx.inbound.party = True, "requester"
-    _insert(session, ticket)   # the id is the reference's number, unique without a counter table
+    # The message, if still pending (bot.intake.stages.store), is written after its ticket, with
+    # the ticket's id: one INSERT rather than an INSERT and an UPDATE.
+    pending = ctx.inbound in session.new
+    if pending:
+        session.expunge(ctx.inbound)
+    insert_row(session, ticket)   # the id is the reference's number, unique without a counter table
     reference = format_reference(settings.tickets.reference_prefix, ticket.id)
     session.connection().execute(_SET_REFERENCE, {"ticket_id": ticket.id, "reference": reference})
     set_committed_value(ticket, "reference", reference)   # written already: nothing left to flush
     ctx.inbound.ticket_id = ticket.id
-    if ctx.inbound in session.new:   # still pending (bot.intake.stages.store): written with its ticket's id
-        session.expunge(ctx.inbound)
-        _insert(session, ctx.inbound)
+    if pending:
+        insert_row(session, ctx.inbound)
     audit.record(
         session, deps.clock.now(), "ticket.opened", ticket_id=ticket.id, inbound_id=ctx.inbound.id,
         reference=ticket.reference, kind=ticket.kind, labels=ticket.labels,
@@ -76,21 +80,6 @@ def open_ticket(session: Session, ctx: MessageContext, deps: Services) -> Ticket
 
 _SET_REFERENCE = update(Ticket.__table__).where(Ticket.__table__.c.id == bindparam("ticket_id")).values(
     reference=bindparam("reference"))
-
-
-_INSERT = {model.__table__.name: insert(model.__table__).returning(model.__table__.c.id)
-           for model in (Ticket, InboundMessage)}
-
-
-def _insert(session: Session, row: Ticket | InboundMessage) -> None:
-    """Write a new row with one INSERT ... RETURNING and keep the object in the session as written.
-
-    Plain SQL rather than a unit-of-work flush: the flush machinery cost more than the row (#16)."""
-    table = type(row).__table__
-    values = {c.name: getattr(row, c.name) for c in table.columns if c.name != "id"}
-    row.id = session.connection().execute(_INSERT[table.name], values).scalar_one()
-    make_transient_to_detached(row)
-    session.add(row)
 
 
 def reclassify(session: Session, ticket: Ticket, kind: str, deps: Services, *, actor: str) -> None:
