@@ -7,7 +7,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from bot.store.write_lock import take_write_lock
-from bot.mail.context import Location
+from bot.mail.context import Location, advance_watermark
 from bot.intake.runner import Pipeline
 
 
@@ -33,8 +33,8 @@ class IntakeBatch:
             self.commit()  # Pipeline.handle quarantines it in a transaction of its own
             return pipeline.handle(raw, location)
         ctx = pipeline.new_context(raw, location)
-        try:
-            outcome = pipeline.run_stages(ctx, self._session())
+        try:   # the watermark moves once, to the last message, as the batch commits
+            outcome = pipeline.run_stages(ctx, self._session(), watermark=False)
         except Exception as exc:  # noqa: BLE001 - whatever it is, a human gets the message
             self._replay_before_failure()
             return pipeline.quarantine_failed(ctx, exc)
@@ -50,6 +50,8 @@ class IntakeBatch:
         if self.session is None:
             return
         try:
+            if self.handled:
+                advance_watermark(self.session, max((loc for _, loc in self.handled), key=lambda loc: loc.uid))
             if self.pipeline.dry_run:
                 self.session.rollback()
             else:

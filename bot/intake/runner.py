@@ -43,15 +43,18 @@ class Pipeline(Services):
     def new_context(self, raw: bytes, location: Location) -> MessageContext:
         return MessageContext(raw=raw, location=location, received_at=self._received_at(location))
 
-    def run_stages(self, ctx: MessageContext, session: Session) -> str:
-        """The stages over one message in the caller's transaction, then its watermark; the outcome."""
+    def run_stages(self, ctx: MessageContext, session: Session, *, watermark: bool = True) -> str:
+        """The stages over one message in the caller's transaction, then its watermark (unless the
+        caller moves it once for many messages); the outcome."""
         try:
             for stage in STAGES:
                 stage(ctx, session, self)
         except Duplicate:
-            advance_watermark(session, ctx.location)
+            if watermark:
+                advance_watermark(session, ctx.location)
             return "duplicate"
-        advance_watermark(session, ctx.location)
+        if watermark:
+            advance_watermark(session, ctx.location)
         if self.observer:
             self.observer(ctx)  # inside the transaction: a dry run's rows are still visible
         return ctx.outcome
