@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
 from email.message import Message
 from email.utils import parsedate_to_datetime
@@ -26,19 +26,35 @@ def clean(text: str) -> str:
 
 def unfold(raw: str) -> str:
     """Join folded header lines and drop stray line breaks."""
+    if "\n" not in raw and "\r" not in raw:
+        return raw
     return _FOLD.sub("", raw).replace("\r", " ").replace("\n", " ")
 
 
-def raw_values(msg: Message, name: str) -> list[str]:
-    """Unfolded raw values of every header called name (case-insensitive)."""
-    wanted = name.lower()
+def raw_headers(msg: Message) -> list[tuple[str, str]]:
+    """(name, unfolded raw value) of every header, in order; none when the block cannot be read."""
     try:
-        return [unfold(str(value)) for key, value in msg.raw_items() if key.lower() == wanted]
+        return [(str(key), unfold(str(value))) for key, value in msg.raw_items()]
     except Exception:  # a broken header block must not stop the rest of the parse
         return []
 
 
-def header_text(msg: Message, name: str, hint: str | None = None) -> str:
+def index_headers(fields: list[tuple[str, str]]) -> dict[str, list[str]]:
+    """raw_headers() by lower-case name, for reading many headers of one message."""
+    index: dict[str, list[str]] = {}
+    for key, value in fields:
+        index.setdefault(key.lower(), []).append(value)
+    return index
+
+
+def raw_values(msg: Message | Mapping[str, list[str]], name: str) -> list[str]:
+    """Unfolded raw values of every header called name (case-insensitive), of a message or of its
+    index_headers()."""
+    index = index_headers(raw_headers(msg)) if isinstance(msg, Message) else msg
+    return list(index.get(name.lower(), ()))
+
+
+def header_text(msg: Message | Mapping[str, list[str]], name: str, hint: str | None = None) -> str:
     """First value of a header, decoded, whitespace folded; "" when absent."""
     values = raw_values(msg, name)
     if not values:
@@ -47,16 +63,12 @@ def header_text(msg: Message, name: str, hint: str | None = None) -> str:
     return clean(_SPACES.sub(" ", text).strip())
 
 
-def header_map(msg: Message, hint: str | None = None) -> dict[str, tuple[str, ...]]:
-    """Every header as lower-case name -> decoded values, in order."""
+def header_map(msg: Message | list[tuple[str, str]], hint: str | None = None) -> dict[str, tuple[str, ...]]:
+    """Every header (of a message, or its raw_headers()) as lower-case name -> decoded values, in order."""
     decoded: dict[str, list[str]] = {}
-    try:
-        items = list(msg.raw_items())
-    except Exception:
-        return {}
-    for key, value in items:
-        text = _SPACES.sub(" ", decode_header_text(unfold(str(value)), hint)).strip()
-        decoded.setdefault(clean(str(key)).strip().lower(), []).append(clean(text))
+    for key, value in raw_headers(msg) if isinstance(msg, Message) else msg:
+        text = _SPACES.sub(" ", decode_header_text(value, hint)).strip()
+        decoded.setdefault(clean(key).strip().lower(), []).append(clean(text))
     return {key: tuple(values) for key, values in decoded.items()}
 
 
