@@ -14,7 +14,6 @@ from bot.mail.headers import clean
 from bot.mail.policies import DEFAULT
 
 MAX_ADDRESS = 254   # RFC 5321's limit; a longer "address" cannot be mailed and only burdens indexes
-_SPACES = re.compile(r"\s+")
 # RFC 5321 Dot-string @ host name or address literal, with RFC 6531's UTF-8 (no controls, no C1).
 _UTF8 = "\u00a0-\ud7ff\ue000-\U0010ffff"
 _ATOM = rf"[A-Za-z0-9!#$%&'*+/=?^_`{{|}}~\-{_UTF8}]+"
@@ -75,7 +74,7 @@ def strict_mailboxes(text: str) -> tuple[tuple[str, str], ...] | str:
             return "an address without a domain"
         if len(address) > MAX_ADDRESS:
             return f"an address longer than {MAX_ADDRESS} characters"
-        found.append((clean(_SPACES.sub(" ", mailbox.display_name).strip()), address))
+        found.append((clean(" ".join(mailbox.display_name.split())), address))
     return tuple(found)
 
 
@@ -97,7 +96,7 @@ def simple_mailboxes(text: str) -> tuple[tuple[str, str], ...] | None:
                 return None
         elif "=?" in name:   # an encoded word inside quotes: the strict parser's own reading
             return None
-        found.append((clean(_SPACES.sub(" ", name).strip()), clean(match["addr"]).lower()))
+        found.append((clean(" ".join(name.split())), clean(match["addr"]).lower()))
     return tuple(found)
 
 
@@ -126,7 +125,7 @@ def _cosmetic(defect: InvalidHeaderDefect) -> bool:
 
 
 def _refused(value: str, why: str) -> Mailboxes:
-    shown = clean(_SPACES.sub(" ", value).strip())
+    shown = clean(" ".join(value.split()))
     return Mailboxes(refusal=f"{shown[:120]!r}: {why}")
 
 

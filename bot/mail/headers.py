@@ -11,7 +11,6 @@ from email.utils import parsedate_to_datetime
 from bot.mail.charsets import decode_header_text
 
 _FOLD = re.compile(r"\r?\n(?=[ \t])|\r(?=[ \t])")
-_SPACES = re.compile(r"\s+")
 # Bounded so that a stored id always fits a database index entry (PostgreSQL: 2704 bytes).
 _BRACKETED_ID = re.compile(r"<\s*([^<>\s@]{1,250}@[^<>\s@]{1,250})\s*>")
 _BARE_ID = re.compile(r"[^<>\s@\"(),;]{1,250}@[^<>\s@\"(),;]{1,250}")
@@ -21,6 +20,8 @@ _C0_C1 = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 def clean(text: str) -> str:
     """Drop NULs and lone surrogates, which databases and JSON encoders reject."""
+    if text.isascii() and "\x00" not in text:
+        return text
     return _CONTROL.sub(lambda m: "" if m.group() == "\x00" else "\ufffd", text)
 
 
@@ -60,14 +61,14 @@ def header_text(msg: Message | Mapping[str, list[str]], name: str, hint: str | N
     if not values:
         return ""
     text = _C0_C1.sub("", decode_header_text(values[0], hint))  # escape codes of broken charsets
-    return clean(_SPACES.sub(" ", text).strip())
+    return clean(" ".join(text.split()))   # str.split's whitespace is the regex \s
 
 
 def header_map(msg: Message | list[tuple[str, str]], hint: str | None = None) -> dict[str, tuple[str, ...]]:
     """Every header (of a message, or its raw_headers()) as lower-case name -> decoded values, in order."""
     decoded: dict[str, list[str]] = {}
     for key, value in raw_headers(msg) if isinstance(msg, Message) else msg:
-        text = _SPACES.sub(" ", decode_header_text(value, hint)).strip()
+        text = " ".join(decode_header_text(value, hint).split())
         decoded.setdefault(clean(key).strip().lower(), []).append(clean(text))
     return {key: tuple(values) for key, values in decoded.items()}
 
