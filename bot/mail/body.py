@@ -132,7 +132,7 @@ class _Walker:
             raws = raw_values(part, "content-disposition") + raw_values(part, "content-type")
             found = next(filter(None, (_NAME_PARAM.search(decode_header_text(raw, self.hint)) for raw in raws)), None)
             filename = found.group(1).strip() if found else filename
-        filename = safe_filename(decode_header_text(filename, self.hint))
+        filename = safe_filename(decode_header_text(filename, self.hint)) if filename else ""
         disposition = _safe(part.get_content_disposition, None) if described else None
         if ctype in ("text/plain", "text/html") and disposition != "attachment" and not filename:
             text = self._decode(part, ctype)
