@@ -130,7 +130,8 @@ class _Walker:
         filename = (_safe(part.get_filename, None) or "") if named else ""
         if "\ufffd" in filename:  # raw 8-bit bytes: read the raw headers ourselves, each on its own
             raws = raw_values(part, "content-disposition") + raw_values(part, "content-type")
-            found = next(filter(None, (_NAME_PARAM.search(decode_header_text(raw, self.hint)) for raw in raws)), None)
+            found = next(filter(None, (_NAME_PARAM.search(decode_header_text(raw, self.hint))
+                                       for raw in raws)), None)
             filename = found.group(1).strip() if found else filename
         filename = safe_filename(decode_header_text(filename, self.hint)) if filename else ""
         disposition = _safe(part.get_content_disposition, None) if described else None

@@ -13,7 +13,8 @@ from types import MappingProxyType
 from bot.mail.body import Attachment, content_type_of, read_body
 from bot.mail.charsets import decode_bytes
 from bot.mail.addresses import read_mailboxes
-from bot.mail.headers import clean, header_map, header_text, index_headers, message_ids, parse_date, raw_headers, raw_values
+from bot.mail.headers import (clean, header_map, header_text, index_headers, message_ids, parse_date,
+                              raw_headers, raw_values)
 from bot.mail.quotes import split_reply
 from bot.mail.subject import normalize_subject
 
