@@ -13,7 +13,6 @@ from inscriptis import get_text
 
 from bot.mail.charsets import decode_bytes, decode_header_text
 from bot.mail.headers import clean, raw_values
-from bot.mail.policies import DEFAULT as READ_POLICY
 
 _MAX_DEPTH = 40
 _BCHAR = rb"[0-9A-Za-z'()+_,./:=?-]"  # RFC 2046 boundary characters (space allowed inside)
@@ -21,6 +20,7 @@ _BOUNDARY_LINE = re.compile(rb"^--(" + _BCHAR + rb"(?:" + _BCHAR + rb"| ){0,68}"
 _META_CHARSET = re.compile(rb"""<meta[^>]{0,200}?charset\s*=\s*["']?([A-Za-z0-9_.:-]{1,40})""", re.I)
 _TAG = re.compile(r"<[^>]*>")
 _MIME_TYPE = re.compile(r"[a-z0-9!#$&^_.+-]+/[a-z0-9!#$&^_.+-]+")
+_NAME_PARAM = re.compile(r"""name\*?=\s*"?([^";]+)""")
 _HTML_SOURCE = "html-source"   # a chunk of HTML not yet made text: most lose to their plain alternative
 
 
@@ -117,20 +117,24 @@ class _Walker:
             self.note(f"{ctype} without boundary; body read as plain text")
             return None
         head = b'Content-Type: ' + ctype.encode() + b'; boundary="' + guess + b'"\r\n\r\n'
-        rebuilt = _safe(lambda: BytesParser(policy=READ_POLICY).parsebytes(head + raw), None)
+        rebuilt = _safe(lambda: BytesParser(policy=policy.compat32).parsebytes(head + raw), None)
         if rebuilt is None or not rebuilt.is_multipart():
             return None
         self.note(f"{ctype} without boundary; boundary {guess.decode('ascii', 'replace')!r} recovered")
         return rebuilt.get_payload()
 
     def _leaf(self, part: Message, ctype: str) -> list[tuple[str, str]]:
-        filename = _safe(part.get_filename, None) or ""
-        if "\ufffd" in filename:  # raw 8-bit bytes in a legacy charset: read the raw header ourselves
-            raw = " ".join(raw_values(part, "content-disposition") + raw_values(part, "content-type"))
-            found = re.search(r"""name\*?=\s*"?([^";]+)""", decode_header_text(raw, self.hint))
-            filename = found.group(1) if found else filename
-        filename = safe_filename(decode_header_text(filename, self.hint))
-        disposition = _safe(part.get_content_disposition, None)
+        described = _safe(lambda: "content-disposition" in part, True)
+        # A filename comes from Content-Disposition or a "name" parameter: most text parts have neither.
+        named = described or _safe(lambda: "name" in str(part.get("content-type", "")).lower(), True)
+        filename = (_safe(part.get_filename, None) or "") if named else ""
+        if "\ufffd" in filename:  # raw 8-bit bytes: read the raw headers ourselves, each on its own
+            raws = raw_values(part, "content-disposition") + raw_values(part, "content-type")
+            found = next(filter(None, (_NAME_PARAM.search(decode_header_text(raw, self.hint))
+                                       for raw in raws)), None)
+            filename = found.group(1).strip() if found else filename
+        filename = safe_filename(decode_header_text(filename, self.hint)) if filename else ""
+        disposition = _safe(part.get_content_disposition, None) if described else None
         if ctype in ("text/plain", "text/html") and disposition != "attachment" and not filename:
             text = self._decode(part, ctype)
             return [(_HTML_SOURCE if ctype == "text/html" else "plain", text)]

@@ -97,6 +97,7 @@ _ENCODED_WORD = re.compile(
     r"=\?([^?\s]{1,60})\?([bBqQ])\?([^?\r\n]{0,4000}?)(?:\?=|(?=\s|$))")
 _ONLY_SPACE = re.compile(r"[ \t\r\n]*")
 _HIGH_RUN = re.compile(rb"[\x80-\xff]+")
+_ESCAPED_BYTE = re.compile("[\udc80-\udcff]")   # a raw 8-bit byte, as the parser keeps it
 
 
 def _word_bytes(encoding: str, payload: str) -> bytes | None:
@@ -112,7 +113,7 @@ def _word_bytes(encoding: str, payload: str) -> bytes | None:
 
 def repair_8bit(raw: str, hint: str | None = None) -> str:
     """Turn raw 8-bit header bytes (kept as surrogate escapes by the parser) into text."""
-    if not any("\udc80" <= ch <= "\udcff" for ch in raw):
+    if raw.isascii() or not _ESCAPED_BYTE.search(raw):
         return raw
     data = raw.encode("utf-8", "surrogateescape")
     # GB2312/GBK text is made of byte pairs; Latin-1 accents are mostly lone high bytes.
@@ -125,6 +126,8 @@ def repair_8bit(raw: str, hint: str | None = None) -> str:
 
 def decode_header_text(raw: str, hint: str | None = None) -> str:
     """Decode an unfolded raw header value: raw 8-bit bytes and RFC 2047 words, leniently."""
+    if raw.isascii() and "=?" not in raw:
+        return raw
     raw = repair_8bit(raw, hint)
     pieces: list[str] = []
     pending: tuple[str, bytes] | None = None  # adjacent words of one charset share bytes

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
 from email.message import Message
 from email.utils import parsedate_to_datetime
@@ -11,7 +11,6 @@ from email.utils import parsedate_to_datetime
 from bot.mail.charsets import decode_header_text
 
 _FOLD = re.compile(r"\r?\n(?=[ \t])|\r(?=[ \t])")
-_SPACES = re.compile(r"\s+")
 # Bounded so that a stored id always fits a database index entry (PostgreSQL: 2704 bytes).
 _BRACKETED_ID = re.compile(r"<\s*([^<>\s@]{1,250}@[^<>\s@]{1,250})\s*>")
 _BARE_ID = re.compile(r"[^<>\s@\"(),;]{1,250}@[^<>\s@\"(),;]{1,250}")
@@ -21,42 +20,56 @@ _C0_C1 = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 def clean(text: str) -> str:
     """Drop NULs and lone surrogates, which databases and JSON encoders reject."""
+    if text.isascii() and "\x00" not in text:
+        return text
     return _CONTROL.sub(lambda m: "" if m.group() == "\x00" else "\ufffd", text)
 
 
 def unfold(raw: str) -> str:
     """Join folded header lines and drop stray line breaks."""
+    if "\n" not in raw and "\r" not in raw:
+        return raw
     return _FOLD.sub("", raw).replace("\r", " ").replace("\n", " ")
 
 
-def raw_values(msg: Message, name: str) -> list[str]:
-    """Unfolded raw values of every header called name (case-insensitive)."""
-    wanted = name.lower()
+def raw_headers(msg: Message) -> list[tuple[str, str]]:
+    """(name, unfolded raw value) of every header, in order; none when the block cannot be read."""
     try:
-        return [unfold(str(value)) for key, value in msg.raw_items() if key.lower() == wanted]
+        return [(str(key), unfold(str(value))) for key, value in msg.raw_items()]
     except Exception:  # a broken header block must not stop the rest of the parse
         return []
 
 
-def header_text(msg: Message, name: str, hint: str | None = None) -> str:
+def index_headers(fields: list[tuple[str, str]]) -> dict[str, list[str]]:
+    """raw_headers() by lower-case name, for reading many headers of one message."""
+    index: dict[str, list[str]] = {}
+    for key, value in fields:
+        index.setdefault(key.lower(), []).append(value)
+    return index
+
+
+def raw_values(msg: Message | Mapping[str, list[str]], name: str) -> list[str]:
+    """Unfolded raw values of every header called name (case-insensitive), of a message or of its
+    index_headers()."""
+    index = index_headers(raw_headers(msg)) if isinstance(msg, Message) else msg
+    return list(index.get(name.lower(), ()))
+
+
+def header_text(msg: Message | Mapping[str, list[str]], name: str, hint: str | None = None) -> str:
     """First value of a header, decoded, whitespace folded; "" when absent."""
     values = raw_values(msg, name)
     if not values:
         return ""
     text = _C0_C1.sub("", decode_header_text(values[0], hint))  # escape codes of broken charsets
-    return clean(_SPACES.sub(" ", text).strip())
+    return clean(" ".join(text.split()))   # str.split's whitespace is the regex \s
 
 
-def header_map(msg: Message, hint: str | None = None) -> dict[str, tuple[str, ...]]:
-    """Every header as lower-case name -> decoded values, in order."""
+def header_map(msg: Message | list[tuple[str, str]], hint: str | None = None) -> dict[str, tuple[str, ...]]:
+    """Every header (of a message, or its raw_headers()) as lower-case name -> decoded values, in order."""
     decoded: dict[str, list[str]] = {}
-    try:
-        items = list(msg.raw_items())
-    except Exception:
-        return {}
-    for key, value in items:
-        text = _SPACES.sub(" ", decode_header_text(unfold(str(value)), hint)).strip()
-        decoded.setdefault(clean(str(key)).strip().lower(), []).append(clean(text))
+    for key, value in raw_headers(msg) if isinstance(msg, Message) else msg:
+        text = " ".join(decode_header_text(value, hint).split())
+        decoded.setdefault(clean(key).strip().lower(), []).append(clean(text))
     return {key: tuple(values) for key, values in decoded.items()}
 
 

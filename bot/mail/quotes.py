@@ -15,6 +15,11 @@ def _is_quote(line: str) -> bool:
 
 def _attribution_span(lines: list[str], i: int) -> int:
     """Lines taken by an "On ... wrote:" attribution starting at line i (0 if none)."""
+    first = lines[i].strip()
+    # Every attribution ends in ":" (or Zoho's "--"), and only one that opens so may wrap: most
+    # lines are neither, and are passed over without the costlier patterns.
+    if not first.endswith((":", "：", "-")) and not patterns.opens_attribution(first):
+        return 0
     parts: list[str] = []
     for j in range(i, min(i + _MAX_WRAP, len(lines))):
         line = lines[j].strip()

@@ -132,6 +132,22 @@ def test_attachment_names_are_stripped_of_paths_and_bodies_skipped():
     assert message.attachments[1].content_type == "application/octet-stream"
 
 
+def test_a_raw_8bit_attachment_name_is_read_from_its_own_header():
+    name = "管理.doc".encode("gbk")
+    raw = (b'Content-Type: multipart/mixed; boundary="b"\n\n--b\nContent-Type: text/plain\n\nsee attached\n'
+           b"--b\nContent-Type: application/msword;\n\tname=" + name + b"\nContent-Disposition: attachment;\n"
+           b"\tfilename=" + name + b"\n\nxx\n--b--\n")
+    assert [a.filename for a in parse_message(raw).attachments] == ["管理.doc"]
+
+
+def test_an_unquoted_boundary_holding_equals_signs_is_read():
+    raw = (b"Content-Type: multipart/alternative; boundary=----=_NextPart_000_0093\n\n"
+           b"------=_NextPart_000_0093\nContent-Type: text/plain\n\nplain words\n"
+           b"------=_NextPart_000_0093\nContent-Type: text/html\n\n<p>html words</p>\n------=_NextPart_000_0093--\n")
+    message = parse_message(raw)
+    assert message.text == "plain words" and message.defects == ()
+
+
 def test_forwarded_message_is_listed_not_merged():
     raw = (b'Content-Type: multipart/mixed; boundary="b"\n\n--b\nContent-Type: text/plain\n\nFYI\n--b\n'
            b"Content-Type: message/rfc822\n\nSubject: inner\nFrom: x@example.com\n\ninner secret text\n--b--\n")
