@@ -1,4 +1,4 @@
-"""Labelled request examples: load and validate JSON Lines, split into train and held-out."""
+"""Labelled request examples: load and validate JSON Lines, split into train and held-out sets."""
 
 from __future__ import annotations
 
@@ -19,6 +19,11 @@ HELDOUT_FILE = DATA_DIR / "heldout.jsonl"
 # Written apart from the source files, before any model error was studied, and
 # never split or trained on: a check that the model generalises.
 FRESH_FILE = DATA_DIR / "fresh.jsonl"
+# Letters written by others (regulators' templates, open-source generators), ids "pub-<source>-...".
+# They are split by source, never by letter: a source is trained on whole or held out whole.
+PUBLIC_HELDOUT_FILE = DATA_DIR / "public-heldout.jsonl"
+PUBLIC_PREFIX = "pub-"
+HELDOUT_SOURCES = frozenset({"pub-goodlly", "pub-ico"})
 LANGUAGES = ("en", "zh", "other")
 KEYS = ("id", "subject", "body", "label", "labels", "language")
 HELDOUT_SHARE = 0.2
@@ -86,21 +91,38 @@ def _rank(example_id: str) -> str:
     return hashlib.sha256(example_id.encode("utf-8")).hexdigest()
 
 
+def source_of(example: Example) -> str | None:
+    """The public source an example was taken from ("pub-ico"), or None for our own examples."""
+    if not example.id.startswith(PUBLIC_PREFIX):
+        return None
+    return "-".join(example.id.split("-")[:2])
+
+
+def public_heldout(examples: Iterable[Example]) -> list[Example]:
+    """The examples of the public sources reserved for holding out, by id."""
+    return sorted((e for e in examples if source_of(e) in HELDOUT_SOURCES), key=lambda e: e.id)
+
+
 def split(examples: Iterable[Example], share: float = HELDOUT_SHARE
           ) -> tuple[list[Example], list[Example]]:
     """(train, held-out): in every (label, language) group, the `share` with the lowest id hashes.
 
     Stratifying keeps rare groups (a French correction) represented in both.
     Adding examples later moves at most the boundary example of a group.
+    Public sources are not split: the trained ones go to train whole, the reserved ones to
+    neither (`public_heldout`).
     """
+    examples = list(examples)
+    public = [e for e in examples if source_of(e) and source_of(e) not in HELDOUT_SOURCES]
     groups = defaultdict(list)
     for example in examples:
-        groups[(example.label, example.language)].append(example)
+        if source_of(example) is None:
+            groups[(example.label, example.language)].append(example)
     heldout_ids = set()
     for group in groups.values():
         group.sort(key=lambda e: _rank(e.id))
         heldout_ids.update(e.id for e in group[:round(share * len(group))])
-    everything = [e for group in groups.values() for e in group]
+    everything = [e for group in groups.values() for e in group] + public
     everything.sort(key=lambda e: e.id)
     return ([e for e in everything if e.id not in heldout_ids],
             [e for e in everything if e.id in heldout_ids])
@@ -113,9 +135,13 @@ def write_examples(examples: Iterable[Example], path: Path | str) -> None:
 
 
 def write_split(source_dir: Path | str = SOURCE_DIR, train_file: Path | str = TRAIN_FILE,
-                heldout_file: Path | str = HELDOUT_FILE) -> tuple[int, int]:
-    """Split the source files into train and held-out files; returns their sizes."""
-    train, heldout = split(load_source(source_dir))
+                heldout_file: Path | str = HELDOUT_FILE,
+                public_file: Path | str = PUBLIC_HELDOUT_FILE) -> tuple[int, int, int]:
+    """Split the source files into train, held-out and public held-out files; returns their sizes."""
+    examples = load_source(source_dir)
+    train, heldout = split(examples)
+    reserved = public_heldout(examples)
     write_examples(train, train_file)
     write_examples(heldout, heldout_file)
-    return len(train), len(heldout)
+    write_examples(reserved, public_file)
+    return len(train), len(heldout), len(reserved)

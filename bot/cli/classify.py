@@ -43,8 +43,9 @@ def train(seed: int = typer.Option(None, "--seed", help="Random seed (default: t
     from bot.classify.dataset import HELDOUT_FILE, write_split
     from bot.classify.training import calibrate as calibrate_model, train as train_model
     if split:
-        train_size, heldout_size = write_split()
-        console.print(f"split: {train_size} training, {heldout_size} held-out examples")
+        train_size, heldout_size, public_size = write_split()
+        console.print(f"split: {train_size} training, {heldout_size} held-out examples, "
+                      f"{public_size} in held-out public sources")
     report = train_model(output_dir=output or MODEL_DIR, seed=seed)
     console.print(f"trained on {report.examples} examples (+{report.joined} joined) for "
                   f"{report.epochs} epochs in {report.seconds:.1f} s; model in {report.output}")
