@@ -1,10 +1,11 @@
-"""A fetched batch is one transaction with a savepoint per message: failures, dry runs, the audit trail."""
+"""A fetched batch is one transaction, savepoints only to replay after a failure: failures, dry runs, the audit trail."""
 from __future__ import annotations
 
 from dataclasses import replace
 from email.message import EmailMessage
 from email.policy import SMTP
 
+from sqlalchemy import event
 from sqlmodel import Session, func, select
 
 from bot.store import audit
@@ -98,3 +99,31 @@ def test_events_recorded_before_a_savepoint_survive_a_rollback_to_it(engine, clo
         s.commit()
     with Session(engine) as s:
         assert [e.action for e in s.exec(select(AuditEvent))] == ["before"]
+
+
+def test_a_batch_without_failures_takes_no_savepoints_and_moves_the_watermark_once(engine, clock):
+    """A savepoint per message cost more than most messages' rows (#16): they are taken only to replay."""
+    app, box = make(engine, clock), MemoryMailbox()
+    for n in range(3):
+        box.add(mail(f"user{n}@example.org", "Delete my data", f"<{n}@x>"))
+    statements = _recorded(engine)
+    report = drain_folder(box, app.pipeline, folder="INBOX", batch_size=50)
+    assert report.outcomes == {"new-ticket": 3}
+    assert not [s for s in statements if "SAVEPOINT" in s.upper()]
+    assert len([s for s in statements if s.lstrip().upper().startswith("UPDATE MAILBOXSTATE")]) == 1
+    with Session(engine) as s:
+        assert s.get(MailboxState, "INBOX").last_uid == 3
+
+
+def test_after_a_failure_the_messages_before_it_are_replayed_in_savepoints(engine, clock):
+    app, box = make(engine, clock), mailbox()
+    statements = _recorded(engine)
+    drain_folder(box, app.pipeline, folder="INBOX", batch_size=50)
+    assert any(s.upper().startswith("SAVEPOINT") for s in statements)
+    assert count(engine, Ticket) == 2 and count(engine, AuditEvent, AuditEvent.action == "ticket.opened") == 2
+
+
+def _recorded(engine) -> list[str]:
+    statements: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda _c, _cur, sql, *_a: statements.append(sql))
+    return statements
