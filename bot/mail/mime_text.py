@@ -42,9 +42,10 @@ def text_body(text: str) -> tuple[str, bytes]:
     sniff_qp = quoprimime.body_encode(sniff.decode("latin-1"), DEFAULT.max_line_length)
     if len(sniff_qp) > base64_length:
         return "base64", _base64(lines)
-    qp = sniff_qp if len(lines) <= 10 else quoprimime.body_encode(
-        (b"\n".join(lines) + b"\n").decode("latin-1"), DEFAULT.max_line_length)
-    return "quoted-printable", _crlf(qp)
+    if len(lines) > 10:   # quoted-printable encodes line by line: the first ten are done
+        rest = (b"\n".join(lines[10:]) + b"\n").decode("latin-1")
+        sniff_qp += quoprimime.body_encode(rest, DEFAULT.max_line_length)
+    return "quoted-printable", _crlf(sniff_qp)
 
 
 _ASCII = bytes(range(128))
