@@ -4,8 +4,8 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from sqlalchemy import bindparam, insert
-from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy import bindparam, insert, inspect
+from sqlalchemy.orm import configure_mappers, make_transient_to_detached
 from sqlmodel import Session, func, select
 
 from bot.store import audit
@@ -65,17 +65,23 @@ def queue_mail(
 
 
 _INSERT = insert(OutboxMessage.__table__)
+_MAPPER = inspect(OutboxMessage)
 
 
 def add_row(session: Session, *, now: datetime, **values: object) -> OutboxMessage:
-    """Insert one pending outbox row at once, in the session's transaction, and return it as the
-    session's own object (changes to it are saved on commit). One INSERT, without flushing the
-    rest of the session: the rows an hourly limit counts are in the database as soon as queued."""
-    values.update(status="pending", attempts=0, next_attempt_at=now, created_at=now)
-    outbox_id = session.connection().execute(_INSERT, values).inserted_primary_key[0]
-    row = OutboxMessage(id=outbox_id, **values)
-    make_transient_to_detached(row)   # as if just loaded: persistent once added, nothing to write
-    session.add(row)
+    """Insert one pending outbox row at once, in the session's transaction; return it detached, every
+    column loaded (to change it, load it). One INSERT, without flushing the rest of the session: the
+    rows an hourly limit counts are in the database as soon as they are queued."""
+    values.update(status="pending", attempts=0, next_attempt_at=now, created_at=now, last_error=None, sent_at=None,
+                  claim_token=None, send_started_at=None)
+    values["id"] = session.connection().execute(_INSERT, values).inserted_primary_key[0]
+    if not _MAPPER.configured:
+        configure_mappers()
+    # Built as the ORM builds a row it loads (a model's __init__ costs ten times as much). Not added
+    # to the session: a savepoint rolled back would leave it there, a stale twin of the next row.
+    row = _MAPPER.class_manager.new_instance()
+    row.__dict__.update(values)
+    make_transient_to_detached(row)
     return row
 
 
