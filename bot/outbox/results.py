@@ -108,12 +108,14 @@ def record(sessions: SessionFactory, clock: Clock, smtp: SmtpSettings, token: st
             connection.execute(statement, rows)
 
 
+_OUTBOX = OutboxMessage.__table__
+
+
 def _change(**values: object):
     """An UPDATE of one claimed row (bound as row_id), giving the claim up."""
     return update(_OUTBOX).where(_OUTBOX.c.id == bindparam("row_id")).values(claim_token=None, **values)
 
 
-_OUTBOX = OutboxMessage.__table__
 _SENT = _change(status="sent", sent_at=bindparam("now"), last_error=None,
                 attempts=_OUTBOX.c.attempts + bindparam("tries"))
 _SENT_CODE = _change(status="sent", sent_at=bindparam("now"), last_error=None,
