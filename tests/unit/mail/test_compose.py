@@ -13,7 +13,9 @@ WORDS = st.sampled_from(["We", "have", "received", "your", "request", "删除", 
 LINES = st.lists(st.one_of(st.text(max_size=120), st.lists(WORDS, max_size=30).map(" ".join)), max_size=25)
 SUBJECTS = st.one_of(st.lists(WORDS, max_size=25).map(" ".join), st.text(max_size=200))
 NAMES = st.sampled_from(["ESL Privacy", "ESL 隐私团队", "", "Support, Team", "O'Brien \"Privacy\""])
-ADDRESSES = st.sampled_from(["user@example.org", "Wang.Fang+ticket@mail.example.cn", "a@b", "odd name@x.example"])
+ADDRESSES = st.sampled_from(["user@example.org", "Wang.Fang+ticket@mail.example.cn", "a@b", "odd name@x.example",
+                             '"a RCPT TO:<victim@evil.test> b"@attacker.test', "a@b, c@d", "x <y@z> (note)",
+                             "a@[127.0.0.1]", "Undisclosed:;"])
 IDS = st.sampled_from(["<abc@esl.example>", "<x.y@in.example.org>", "", "<" + "r" * 80 + "@example.org>"])
 DATES = st.sampled_from([datetime(2026, 11, 24, 2, 0, tzinfo=timezone.utc),
                          datetime(2026, 1, 5, 23, 59, 7, tzinfo=timezone(timedelta(hours=8))),
