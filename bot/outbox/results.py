@@ -21,6 +21,7 @@ from bot.outbox.sms import CODE_KINDS, SMS_KIND, deliver
 
 from bot.mail.sms import SmsError, SmsSender
 log = logging.getLogger(__name__)
+_OUTBOX = OutboxMessage.__table__
 
 # Automatic mail held back by the global hourly limit is looked at again after this long.
 GLOBAL_LIMIT_PAUSE = timedelta(minutes=5)
@@ -108,18 +109,14 @@ def record(sessions: SessionFactory, clock: Clock, smtp: SmtpSettings, token: st
             connection.execute(statement, rows)
 
 
-_OUTBOX = OutboxMessage.__table__
-
-
 def _change(**values: object):
     """An UPDATE of one claimed row (bound as row_id), giving the claim up."""
     return update(_OUTBOX).where(_OUTBOX.c.id == bindparam("row_id")).values(claim_token=None, **values)
 
 
 _SENT = _change(status="sent", sent_at=bindparam("now"), last_error=None,
-                attempts=_OUTBOX.c.attempts + bindparam("tries"))
-_SENT_CODE = _change(status="sent", sent_at=bindparam("now"), last_error=None,
-                     attempts=_OUTBOX.c.attempts + bindparam("tries"), raw=b"")   # keep no copy of a code
+                attempts=_OUTBOX.c.attempts + bindparam("tries"))   # tries: 0 when settled, sent by no one now
+_SENT_CODE = _SENT.values(raw=b"")   # a code's copy is not kept once it is delivered
 _GIVEN_BACK = _change(status="pending", send_started_at=None, next_attempt_at=bindparam("due"))
 _FAILED = _change(status="failed", send_started_at=None, attempts=_OUTBOX.c.attempts + 1, last_error=bindparam("error"))
 _DEFERRED = _change(status="pending", send_started_at=None, attempts=_OUTBOX.c.attempts + 1,
@@ -135,13 +132,11 @@ def outcome(session, result: Result, now: datetime, smtp: SmtpSettings, report: 
                      kind=row.kind, message_id=row.message_id, **evidence)
         report.sent += result.outcome == "sent"
         report.settled += result.outcome == "settled"
-        # Settled: no SMTP transaction was made. A code is emptied once delivered.
         return (_SENT_CODE if row.kind in CODE_KINDS else _SENT), {"now": now, "tries": int(result.outcome == "sent")}
     if result.outcome in ("delay", "release"):   # not sent: nothing is in doubt
-        if result.outcome == "delay":
-            if report.delayed == 0:
-                log.warning("global limit on automatic mail reached: further automatic mail waits")
-            report.delayed += 1
+        if result.outcome == "delay" and report.delayed == 0:
+            log.warning("global limit on automatic mail reached: further automatic mail waits")
+        report.delayed += result.outcome == "delay"
         return _GIVEN_BACK, {"due": now + (GLOBAL_LIMIT_PAUSE if result.outcome == "delay" else timedelta(0))}
     attempts = row.attempts + 1   # the row was held, so no one else tried it since it was claimed
     if result.outcome == "permanent" or attempts >= smtp.max_attempts:
