@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import secrets
-
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
+from functools import lru_cache
 
+from bot.mail.mime_text import CONTENT_HEADERS, header_line, text_body
 from bot.mail.policies import DEFAULT, SMTP  # email.policy's, faster
 
 
@@ -35,7 +36,62 @@ def compose(
     attachments: tuple[tuple[str, str, bytes], ...] = (),
     html: str | None = None,
 ) -> bytes:
-    """The message as bytes ready for SMTP (CRLF line ends, encoded headers)."""
+    """The message as bytes ready for SMTP (CRLF line ends, encoded headers).
+
+    Plain text to an ASCII address (nearly all we send) is written directly, byte for byte as
+    EmailMessage writes it (tests/unit/mail/test_compose.py compares the two): the fixed headers
+    are folded once per sender, the rest only when they need folding or encoding. Mail with html
+    or attachments, or to an internationalised address, is built as an EmailMessage."""
+    if html is not None or attachments or not to.isascii():
+        return compose_mime(from_address=from_address, from_name=from_name, to=to, subject=subject, text=text,
+                            message_id=message_id, date=date, in_reply_to=in_reply_to, references=references,
+                            auto_submitted=auto_submitted, kind=kind, attachments=attachments, html=html)
+    sender_lines, loop_line = _sender_lines(from_name, from_address)
+    head = [sender_lines, header_line("To", to), header_line("Subject", subject),
+            header_line("Date", format_datetime(date)), header_line("Message-ID", message_id)]
+    if in_reply_to:
+        head.append(header_line("In-Reply-To", in_reply_to))
+    if refs := _references(references, in_reply_to):
+        head.append(header_line("References", refs))
+    head.append(loop_line)
+    if kind:
+        head.append(header_line("X-Supportbot-Kind", kind))
+    if auto_submitted:
+        head.append(header_line("Auto-Submitted", auto_submitted) + b"X-Auto-Response-Suppress: All\r\n")
+    encoding, body = text_body(text)
+    head.append(CONTENT_HEADERS[encoding])
+    return b"".join(head) + b"\r\n" + body
+
+
+def _references(references: tuple[str, ...], in_reply_to: str | None) -> str:
+    refs = [ref for ref in references if ref] + ([in_reply_to] if in_reply_to else [])
+    return " ".join(dict.fromkeys(refs))  # keep order, drop repeats
+
+
+@lru_cache(maxsize=16)
+def _sender_lines(from_name: str, from_address: str) -> tuple[bytes, bytes]:
+    """From and X-Loop, folded by the policy once per sender."""
+    return (SMTP.fold_binary("From", SMTP.header_store_parse("From", formataddr((from_name, from_address)))[1]),
+            header_line("X-Loop", from_address))
+
+
+def compose_mime(
+    *,
+    from_address: str,
+    from_name: str,
+    to: str,
+    subject: str,
+    text: str,
+    message_id: str,
+    date: datetime,
+    in_reply_to: str | None = None,
+    references: tuple[str, ...] = (),
+    auto_submitted: str | None = "auto-replied",
+    kind: str = "",
+    attachments: tuple[tuple[str, str, bytes], ...] = (),
+    html: str | None = None,
+) -> bytes:
+    """The message as an EmailMessage writes it: any mail, the reference the direct path matches."""
     msg = EmailMessage(policy=DEFAULT)
     msg["From"] = formataddr((from_name, from_address))
     msg["To"] = to
@@ -44,9 +100,8 @@ def compose(
     msg["Message-ID"] = message_id
     if in_reply_to:
         msg["In-Reply-To"] = in_reply_to
-    refs = [ref for ref in references if ref] + ([in_reply_to] if in_reply_to else [])
-    if refs:
-        msg["References"] = " ".join(dict.fromkeys(refs))  # keep order, drop repeats
+    if refs := _references(references, in_reply_to):
+        msg["References"] = refs
     # Our own loop marker, on every mail: whatever comes back carrying it is never answered.
     msg["X-Loop"] = from_address
     if kind:

@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlmodel import select
+from sqlalchemy import Row, bindparam, select, update
 
 from bot.store import audit
 from bot.clock import Clock
@@ -21,6 +21,7 @@ from bot.outbox.sms import CODE_KINDS, SMS_KIND, deliver
 
 from bot.mail.sms import SmsError, SmsSender
 log = logging.getLogger(__name__)
+_OUTBOX = OutboxMessage.__table__
 
 # Automatic mail held back by the global hourly limit is looked at again after this long.
 GLOBAL_LIMIT_PAUSE = timedelta(minutes=5)
@@ -41,12 +42,12 @@ def backoff(attempts: int, base_seconds: int) -> timedelta:
 
 @dataclass
 class Result:
-    row: OutboxMessage
+    row: Row                      # as claimed (bot.outbox.sender), read only
     outcome: str                  # sent | settled | temporary | permanent | delay | release
     error: str = ""
 
 
-async def send(row: OutboxMessage, sink: MailSink, smtp: SmtpSettings, sms: SmsSender | None = None) -> Result:
+async def send(row: Row, sink: MailSink, smtp: SmtpSettings, sms: SmsSender | None = None) -> Result:
     if row.kind == SMS_KIND:
         return await send_sms(row, sms, smtp)
     if reason := unsafe_to_send(row.to_address):
@@ -66,7 +67,7 @@ async def send(row: OutboxMessage, sink: MailSink, smtp: SmtpSettings, sms: SmsS
     return Result(row, "sent")
 
 
-async def send_sms(row: OutboxMessage, sms: SmsSender | None, smtp: SmtpSettings) -> Result:
+async def send_sms(row: Row, sms: SmsSender | None, smtp: SmtpSettings) -> Result:
     """A code to the gateway; its failures are temporary (retried with backoff until max_attempts)."""
     if sms is None:
         return Result(row, "permanent", "no SMS sender configured ([verification] sms_sender): set one, then retry")
@@ -85,55 +86,65 @@ async def send_sms(row: OutboxMessage, sms: SmsSender | None, smtp: SmtpSettings
 
 
 def record(sessions: SessionFactory, clock: Clock, smtp: SmtpSettings, token: str, results: list[Result],
-            report: SendReport) -> None:
-    """One transaction for a group of results; a row whose claim was taken over is left alone."""
+           report: SendReport) -> None:
+    """One transaction for a group of results, a statement for each kind of outcome; a row whose
+    claim was taken over is left alone."""
     if not results:
         return
     now = clock.now()
     with transaction(sessions) as session:
         take_write_lock(session)   # no other sender may take a row over between this read and the writes
-        held = {row.id: row for row in session.exec(select(OutboxMessage).where(
-            OutboxMessage.id.in_([r.row.id for r in results]), OutboxMessage.claim_token == token,
-            OutboxMessage.status == "sending").with_for_update())}
+        connection = session.connection()
+        held = set(connection.scalars(select(_OUTBOX.c.id).where(
+            _OUTBOX.c.id.in_([r.row.id for r in results]), _OUTBOX.c.claim_token == token,
+            _OUTBOX.c.status == "sending").with_for_update()))
+        changes: dict[object, list[dict]] = {}
         for result in results:
-            row = held.get(result.row.id)
-            if row is None:
+            if result.row.id not in held:
                 log.warning("outbox %s: claim lost before its result was recorded", result.row.id)
                 continue
-            apply_result(session, row, result, now, smtp, report)
+            statement, values = outcome(session, result, now, smtp, report)
+            changes.setdefault(statement, []).append({"row_id": result.row.id, **values})
+        for statement, rows in changes.items():
+            connection.execute(statement, rows)
 
 
-def apply_result(session, row: OutboxMessage, result: Result, now: datetime, smtp: SmtpSettings,
-           report: SendReport) -> None:
-    row.claim_token = None
-    row.attempts += result.outcome in ("sent", "temporary", "permanent")   # SMTP transactions made
+def _change(**values: object):
+    """An UPDATE of one claimed row (bound as row_id), giving the claim up."""
+    return update(_OUTBOX).where(_OUTBOX.c.id == bindparam("row_id")).values(claim_token=None, **values)
+
+
+_SENT = _change(status="sent", sent_at=bindparam("now"), last_error=None,
+                attempts=_OUTBOX.c.attempts + bindparam("tries"))   # tries: 0 when settled, sent by no one now
+_SENT_CODE = _SENT.values(raw=b"")   # a code's copy is not kept once it is delivered
+_GIVEN_BACK = _change(status="pending", send_started_at=None, next_attempt_at=bindparam("due"))
+_FAILED = _change(status="failed", send_started_at=None, attempts=_OUTBOX.c.attempts + 1, last_error=bindparam("error"))
+_DEFERRED = _change(status="pending", send_started_at=None, attempts=_OUTBOX.c.attempts + 1,
+                    last_error=bindparam("error"), next_attempt_at=bindparam("due"))
+
+
+def outcome(session, result: Result, now: datetime, smtp: SmtpSettings, report: SendReport) -> tuple[object, dict]:
+    """The statement recording what became of a held row, its values, and its audit event."""
+    row = result.row
     if result.outcome in ("sent", "settled"):
-        row.status, row.sent_at, row.last_error = "sent", now, None
-        if row.kind in CODE_KINDS:
-            row.raw = b""  # it carried a one-time code: keep no copy once delivered
         evidence = {"confirmed_by": "sent-copy"} if result.outcome == "settled" else {}
         audit.record(session, now, "mail.sent", ticket_id=row.ticket_id, outbox_id=row.id,
                      kind=row.kind, message_id=row.message_id, **evidence)
         report.sent += result.outcome == "sent"
         report.settled += result.outcome == "settled"
-        return
-    row.send_started_at = None      # not sent: nothing is in doubt
-    if result.outcome in ("delay", "release"):
-        row.status = "pending"
-        row.next_attempt_at = now + (GLOBAL_LIMIT_PAUSE if result.outcome == "delay" else timedelta(0))
-        if result.outcome == "delay":
-            if report.delayed == 0:
-                log.warning("global limit on automatic mail reached: further automatic mail waits")
-            report.delayed += 1
-        return
-    if result.outcome == "permanent" or row.attempts >= smtp.max_attempts:
-        row.status, row.last_error = "failed", result.error
+        return (_SENT_CODE if row.kind in CODE_KINDS else _SENT), {"now": now, "tries": int(result.outcome == "sent")}
+    if result.outcome in ("delay", "release"):   # not sent: nothing is in doubt
+        if result.outcome == "delay" and report.delayed == 0:
+            log.warning("global limit on automatic mail reached: further automatic mail waits")
+        report.delayed += result.outcome == "delay"
+        return _GIVEN_BACK, {"due": now + (GLOBAL_LIMIT_PAUSE if result.outcome == "delay" else timedelta(0))}
+    attempts = row.attempts + 1   # the row was held, so no one else tried it since it was claimed
+    if result.outcome == "permanent" or attempts >= smtp.max_attempts:
         audit.record(session, now, "mail.failed", ticket_id=row.ticket_id, outbox_id=row.id,
-                     kind=row.kind, attempts=row.attempts, error=result.error)
-        log.warning("outbox %s: gave up after %s attempts", row.id, row.attempts)
+                     kind=row.kind, attempts=attempts, error=result.error)
+        log.warning("outbox %s: gave up after %s attempts", row.id, attempts)
         report.failed += 1
-    else:
-        row.status, row.last_error = "pending", result.error
-        row.next_attempt_at = now + backoff(row.attempts, smtp.retry_base_seconds)
-        log.info("outbox %s: deferred (%s)", row.id, result.error[:120])
-        report.deferred += 1
+        return _FAILED, {"error": result.error}
+    log.info("outbox %s: deferred (%s)", row.id, result.error[:120])
+    report.deferred += 1
+    return _DEFERRED, {"error": result.error, "due": now + backoff(attempts, smtp.retry_base_seconds)}

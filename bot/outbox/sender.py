@@ -6,8 +6,8 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func
-from sqlmodel import or_, select
+from sqlalchemy import Row, func, update
+from sqlmodel import select
 
 from bot.store import audit
 from bot.clock import Clock
@@ -30,12 +30,18 @@ RESULT_GROUP = 10
 
 @dataclass
 class Claim:
-    """Rows this sender holds; `in_doubt` were already being sent by a sender that died."""
+    """Rows this sender holds (read only, as claimed); `in_doubt` were already being sent by a sender that died."""
 
     token: str
-    rows: list[OutboxMessage]
+    rows: list[Row]
     in_doubt: list[str]
     last_start: datetime    # no SMTP transaction starts after this, so none outlives the lease
+
+
+_OUTBOX = OutboxMessage.__table__
+# What sending and recording need of a row: its columns but the subject and the timestamps of the past.
+_CLAIMED = select(*(_OUTBOX.c[name] for name in ("id", "ticket_id", "kind", "to_address", "message_id", "raw",
+                                                 "attempts", "created_at", "send_started_at")))
 
 
 def _claim(sessions: SessionFactory, clock: Clock, smtp: SmtpSettings, limit: int) -> Claim:
@@ -45,35 +51,39 @@ def _claim(sessions: SessionFactory, clock: Clock, smtp: SmtpSettings, limit: in
     lease = timedelta(seconds=smtp.claim_lease_seconds)
     with transaction(sessions) as session:
         take_write_lock(session)
-        due = (OutboxMessage.next_attempt_at <= now) & or_(
-            OutboxMessage.status == "pending", OutboxMessage.status == "sending")
-        query = select(OutboxMessage).where(due).order_by(OutboxMessage.id).limit(limit)
-        if session.get_bind().dialect.name == "postgresql":
+        connection = session.connection()
+        query = _CLAIMED.where(_OUTBOX.c.next_attempt_at <= now, _OUTBOX.c.status.in_(("pending", "sending"))
+                               ).order_by(_OUTBOX.c.id).limit(limit)
+        if connection.dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)  # several workers never take one row
-        rows = _drop_newly_suppressed(session, list(session.exec(query)), now)
-        in_doubt = [row.message_id for row in rows if row.send_started_at is not None]
-        for row in rows:
-            row.status, row.claim_token, row.send_started_at, row.next_attempt_at = "sending", token, now, now + lease
+        rows = _drop_newly_suppressed(session, list(connection.execute(query)), now)
+        if rows:
+            connection.execute(update(_OUTBOX).where(_OUTBOX.c.id.in_([row.id for row in rows])).values(
+                status="sending", claim_token=token, send_started_at=now, next_attempt_at=now + lease))
+    in_doubt = [row.message_id for row in rows if row.send_started_at is not None]
     return Claim(token, rows, in_doubt, now + lease - timedelta(seconds=smtp.send_seconds))
 
 
-def _drop_newly_suppressed(session, rows: list[OutboxMessage], now: datetime) -> list[OutboxMessage]:
+def _drop_newly_suppressed(session, rows: list[Row], now: datetime) -> list[Row]:
     """Automatic mail queued before its address was suppressed (e.g. it bounced meanwhile) is withheld.
 
     Mail queued after the suppression was queued knowingly, by a person (bot.outbox.loops), and goes."""
     automatic = {row.to_address for row in rows if row.kind in AUTOMATIC_KINDS}
     if not automatic:
         return rows
-    since = dict(session.exec(select(SuppressedAddress.address, SuppressedAddress.created_at).where(
+    since = dict(session.connection().execute(select(SuppressedAddress.address, SuppressedAddress.created_at).where(
         SuppressedAddress.address.in_(automatic))).all())
-    kept = []
+    kept, withheld = [], []
     for row in rows:
         if row.kind in AUTOMATIC_KINDS and row.to_address in since and row.created_at <= since[row.to_address]:
-            row.status, row.claim_token = "withheld", None
+            withheld.append(row.id)
             audit.record(session, now, "mail.withheld", ticket_id=row.ticket_id, outbox_id=row.id, kind=row.kind,
                          to=row.to_address, reason="suppressed after it was queued")
         else:
             kept.append(row)
+    if withheld:
+        session.connection().execute(update(_OUTBOX).where(_OUTBOX.c.id.in_(withheld)).values(
+            status="withheld", claim_token=None))
     return kept
 
 

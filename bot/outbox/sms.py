@@ -24,6 +24,7 @@ from bot.store.accounts.phones import mask_phone
 from bot.outbox.loops import ACK_WITH_CODE, window_start, withhold_reason
 from bot.mail.compose import new_message_id
 from bot.mail.sms import SmsSender
+from bot.outbox.queue import add_row
 from bot.store.models import OutboxMessage, Ticket
 
 if TYPE_CHECKING:
@@ -54,13 +55,10 @@ def queue_sms(session: Session, *, settings: Settings, now: datetime, ticket: Ti
                          to=mask_phone(phone), reason=reason)
             log.warning("automatic %s withheld: %s", SMS_KIND, reason)
             return None
-    row = OutboxMessage(
-        ticket_id=ticket.id, kind=SMS_KIND, to_address=phone, subject=f"[{ticket.reference}] verification code by SMS",
-        message_id=new_message_id(settings.smtp.from_address),   # unique; never seen in any mail
-        raw=json.dumps({"code": code, "reference": ticket.reference}).encode(),
-        next_attempt_at=now, created_at=now)
-    session.add(row)
-    session.flush()
+    row = add_row(session, ticket_id=ticket.id, kind=SMS_KIND, to_address=phone,
+                  subject=f"[{ticket.reference}] verification code by SMS",
+                  message_id=new_message_id(settings.smtp.from_address),   # unique; never seen in any mail
+                  raw=json.dumps({"code": code, "reference": ticket.reference}).encode(), now=now)
     audit.record(session, now, "mail.queued", ticket_id=ticket.id, actor=actor, kind=SMS_KIND, outbox_id=row.id,
                  message_id=row.message_id)
     return row

@@ -202,7 +202,7 @@ def test_undelivered_mail_pages_newest_first_and_keeps_the_page_in_range(engine,
         for i in range(5):
             row = queue_mail(s, settings=settings, now=clock.now(), ticket=None, kind="reminder",
                              to=f"staff{i}@esl.example", subject=f"s{i}", text="t\n")
-            row.status = "failed"
+            s.get(OutboxMessage, row.id).status = "failed"   # the row returned is detached
         s.commit()
         first, page, pages, total = failed_page(s, 1, 2)
         assert ([r["to"] for r in first], page, pages, total) == (["staff4@esl.example", "staff3@esl.example"], 1, 3, 5)
