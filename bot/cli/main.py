@@ -119,7 +119,7 @@ def run(ctx: typer.Context,
 
 
 def _run_until_signal(bot_app) -> None:
-    from bot.cli.signals import run_until_signal
+    from bot.cli.web import run_until_signal
     from bot.config.web import web_settings
     from bot.service.run import run_forever
     serve_web = None

@@ -1,4 +1,4 @@
-"""`supportbot users add|list|disable|enable|passwd` (staff accounts) and `supportbot web` (the console alone)."""
+"""`supportbot users add|list|disable|enable|passwd` (staff accounts), `supportbot web` (the console alone), serving until Ctrl-C."""
 from __future__ import annotations
 
 import json
@@ -112,7 +112,6 @@ def users_list(ctx: typer.Context,
 
 def web(ctx: typer.Context) -> None:
     """Serve the staff console alone (`supportbot run` serves it too), until Ctrl-C."""
-    from bot.cli.signals import run_until_signal
     from bot.service.app import build_app
     from bot.web.serve import serve_web
     from bot.store import console_models  # noqa: F401  (the console's tables, for init_db in build_app)
@@ -125,6 +124,21 @@ def web(ctx: typer.Context) -> None:
     except OSError as exc:
         errors.print(f"cannot listen on {settings.host}:{settings.port}: {exc}")
         raise typer.Exit(1) from None
+
+
+def run_until_signal(serve) -> None:
+    """Run `serve(stop)` (a coroutine function) in a new event loop until SIGINT or SIGTERM sets `stop`."""
+    import asyncio   # here, not above: only the commands that serve need an event loop
+    import signal
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await serve(stop)
+
+    asyncio.run(main())
 
 
 def register(app: typer.Typer) -> None:
