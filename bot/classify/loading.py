@@ -1,7 +1,10 @@
-"""Choosing and building a classifier by name: the trained model or the pattern rules."""
+"""Choosing and building a classifier by name: the trained model or the pattern rules, now or on first use."""
 from __future__ import annotations
 
-from bot.classify import Classifier, default_kind
+import threading
+from collections.abc import Callable
+
+from bot.classify import Classification, Classifier, default_kind
 
 
 def _rules(**options) -> Classifier:
@@ -26,3 +29,25 @@ def load_classifier(kind: str | None = None, **options) -> Classifier:
     except KeyError:
         raise ValueError(f"unknown classifier {kind!r}; known: {', '.join(FACTORIES)}") from None
     return factory(**options)
+
+
+class LazyClassifier:
+    """Builds its classifier when the first message is classified, once, whichever thread asks.
+
+    Both classifiers need spaCy (a second of CPU to import) and a model or patterns to load: a process
+    that never classifies (the console alone, a run that finds no new mail) never pays for them."""
+
+    def __init__(self, build: Callable[[], Classifier]) -> None:
+        self._build = build
+        self._built: Classifier | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def built(self) -> Classifier:
+        with self._lock:
+            if self._built is None:
+                self._built = self._build()
+            return self._built
+
+    def classify(self, subject: str, body: str) -> Classification:
+        return self.built.classify(subject, body)

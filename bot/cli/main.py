@@ -1,15 +1,13 @@
 """The `supportbot` command line (Typer): init, run, demo, tickets, messages."""
 from __future__ import annotations
 
-import asyncio
-import signal
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 
-from bot.config import ConfigError, Settings, load_settings
 from bot.cli.classify import register as register_classify
 from bot.cli.drafts import register as register_drafts
 from bot.cli.quarantine import register as register_quarantine
@@ -23,8 +21,10 @@ from bot.cli.faults import OneLineFaults
 from bot.cli.audit import register as register_audit
 from bot.cli.evidence import register as register_evidence
 from bot.cli.help import hide_flag_types
-from bot.logs import setup_logging
 from bot.cli.tables import json_line
+
+if TYPE_CHECKING:
+    from bot.config import Settings
 
 hide_flag_types()
 app = OneLineFaults(help="supportbot: runs the privacy-rights mailbox.", no_args_is_help=True,
@@ -43,6 +43,9 @@ def main(ctx: typer.Context,
          config: Path = typer.Option(Path("config.toml"), "--config", "-c",
                                      help="TOML settings file (a missing default file means built-in defaults)."),
          verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging.")) -> None:
+    # Imported here, not above: `--help` never runs this, and needs neither pydantic nor the logging set-up.
+    from bot.config import ConfigError, load_settings
+    from bot.logs import setup_logging
     explicit = ctx.get_parameter_source("config").name != "DEFAULT"
     try:
         ctx.obj = load_settings(config, required=explicit)
@@ -112,19 +115,18 @@ def run(ctx: typer.Context,
             console.print(f"mail sent: {report.sent.sent}, failed: {report.sent.failed}; still in the outbox: "
                           f"{held} automatic held by the hourly limit, {retrying} to retry after a temporary failure")
         return
-    asyncio.run(_run_until_signal(bot_app))
+    _run_until_signal(bot_app)
 
 
-async def _run_until_signal(bot_app) -> None:
+def _run_until_signal(bot_app) -> None:
+    from bot.cli.web import run_until_signal
     from bot.config.web import web_settings
     from bot.service.run import run_forever
-    from bot.web.serve import serve_web
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+    serve_web = None
+    if web_settings(bot_app.settings).enabled:   # the console (FastAPI, uvicorn) only when it is wanted
+        from bot.web.serve import serve_web
     console.print(f"watching {bot_app.settings.imap.folder} on {bot_app.settings.imap.host}; Ctrl-C stops")
-    await run_forever(bot_app, stop, console=serve_web if web_settings(bot_app.settings).enabled else None)
+    run_until_signal(lambda stop: run_forever(bot_app, stop, console=serve_web))
 
 
 @app.command()

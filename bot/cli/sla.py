@@ -1,7 +1,6 @@
 """SLA commands: `digest --preview|--send`, `sla extend|assign|complete|sweep`."""
 from __future__ import annotations
 
-import asyncio
 import getpass
 from pathlib import Path
 
@@ -25,6 +24,7 @@ def _now():
 
 def _send_queued(ctx: typer.Context, sessions) -> None:
     """Send what was just queued (and anything else due), as `run --once` would."""
+    import asyncio
     from bot.clock import SystemClock
     from bot.mail.sink import SmtpSink
     from bot.service.app import sent_copies_from_settings

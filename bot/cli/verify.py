@@ -7,7 +7,6 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
-from sqlmodel import select
 
 from bot.cli.tables import json_line
 
@@ -40,6 +39,7 @@ def accounts_import(ctx: typer.Context, file: Path = typer.Argument(..., exists=
 @accounts_app.command("list")
 def accounts_list(ctx: typer.Context) -> None:
     """Print the embedded account records as JSON Lines (phone numbers masked)."""
+    from sqlmodel import select
     from bot.store.accounts.phones import mask_phone
     from bot.store.models import AccountRecord
     with _sessions(ctx)() as session:

@@ -1,14 +1,11 @@
-"""`supportbot users add|list|disable|enable|passwd` (staff accounts) and `supportbot web` (the console alone)."""
+"""`supportbot users add|list|disable|enable|passwd` (staff accounts), `supportbot web` (the console alone), serving until Ctrl-C."""
 from __future__ import annotations
 
-import asyncio
 import json
-import signal
 import sys
 
 import typer
 from rich.console import Console
-from sqlmodel import select
 
 users_app = typer.Typer(help="Staff accounts of the web console.", no_args_is_help=True)
 PASSWORD_STDIN = typer.Option(False, "--password-stdin", help="Read the password from standard input (for scripts).")
@@ -94,6 +91,7 @@ def users_language(ctx: typer.Context, email: str,
 def users_list(ctx: typer.Context,
                as_json: bool = typer.Option(False, "--json", help="One JSON object per line.")) -> None:
     """Staff accounts, by address."""
+    from sqlmodel import select
     from bot.store.models import StaffUser
     with _sessions(ctx)() as session:
         users = list(session.exec(select(StaffUser).order_by(StaffUser.email)))
@@ -115,24 +113,32 @@ def users_list(ctx: typer.Context,
 def web(ctx: typer.Context) -> None:
     """Serve the staff console alone (`supportbot run` serves it too), until Ctrl-C."""
     from bot.service.app import build_app
+    from bot.web.serve import serve_web
     from bot.store import console_models  # noqa: F401  (the console's tables, for init_db in build_app)
     from bot.config.web import web_settings
     settings = web_settings(ctx.obj)
     console.print(f"staff console on http://{settings.host}:{settings.port}/ ; Ctrl-C stops", highlight=False)
     try:
-        asyncio.run(_serve_until_signal(build_app(ctx.obj)))
+        bot_app = build_app(ctx.obj)
+        run_until_signal(lambda stop: serve_web(bot_app, stop))
     except OSError as exc:
         errors.print(f"cannot listen on {settings.host}:{settings.port}: {exc}")
         raise typer.Exit(1) from None
 
 
-async def _serve_until_signal(bot_app) -> None:
-    from bot.web.serve import serve_web
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    await serve_web(bot_app, stop)
+def run_until_signal(serve) -> None:
+    """Run `serve(stop)` (a coroutine function) in a new event loop until SIGINT or SIGTERM sets `stop`."""
+    import asyncio   # here, not above: only the commands that serve need an event loop
+    import signal
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await serve(stop)
+
+    asyncio.run(main())
 
 
 def register(app: typer.Typer) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 from datetime import date
 from typing import Literal
 
-from apscheduler.triggers.cron import CronTrigger
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 # bot.config imports this module, so it cannot import bot.config's Section; same rules.
@@ -62,6 +61,7 @@ class DigestSettings(_Section):
     @field_validator("cron")
     @classmethod
     def valid_crontab(cls, value: str) -> str:
+        from apscheduler.triggers.cron import CronTrigger   # only when a file sets a cron, not for every command
         try:
             CronTrigger.from_crontab(value, timezone="UTC")
         except ValueError as exc:

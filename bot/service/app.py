@@ -1,6 +1,7 @@
 """Composition root: builds the services from settings; nothing connects on import."""
 from __future__ import annotations
 
+import errno
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,7 +14,7 @@ from bot.store.accounts.embedded import EmbeddedAccountSource
 from bot.store.accounts.sql import SqlAccountSource
 
 from bot.classify import Classifier
-from bot.classify.loading import load_classifier
+from bot.classify.loading import LazyClassifier, load_classifier
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.store.db import SessionFactory, init_db, make_engine, session_factory
@@ -87,14 +88,17 @@ def sent_copies_from_settings(settings: Settings) -> SentCopies | None:
 
 
 def classifier_from_settings(settings: Settings) -> Classifier:
+    """The configured classifier, loaded when the first message needs it; a missing model is refused now."""
     cfg = settings.classifier
     path = Path(cfg.model_path)
     if not path.is_absolute():
         path = Path(__file__).resolve().parents[2] / path
     kind = cfg.kind or ("model" if (path / "meta.json").is_file() else "rules")
     if kind == "model":
-        return load_classifier("model", model_path=path, threshold=cfg.threshold)
-    return load_classifier("rules")
+        if not (path / "meta.json").is_file():
+            raise FileNotFoundError(errno.ENOENT, "no trained classifier there (see `supportbot train`)", str(path))
+        return LazyClassifier(lambda: load_classifier("model", model_path=path, threshold=cfg.threshold))
+    return LazyClassifier(lambda: load_classifier("rules"))
 
 
 def account_source_factory(settings: Settings) -> Callable[[Session], AccountSource]:

@@ -13,7 +13,6 @@ from bot.store.locks import NoLock, fetch_lock
 from bot.mail.context import MessageContext
 from bot.intake.runner import Pipeline
 from bot.outbox.sender import SendReport
-from bot.service.scheduler import start_scheduler
 from bot.service.watcher import MailboxWatcher
 
 log = logging.getLogger(__name__)
@@ -64,6 +63,7 @@ Console = Callable[[App, asyncio.Event], Awaitable[None]]
 
 
 async def run_forever(app: App, stop: asyncio.Event, *, console: Console | None = None) -> None:
+    from bot.service.scheduler import start_scheduler   # APScheduler and the SLA jobs: not for run_once
     loop = asyncio.get_running_loop()
     wake = asyncio.Event()
     notify = lambda: loop.call_soon_threadsafe(wake.set)  # noqa: E731

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection
+from functools import cache
 
 import authres
 from publicsuffixlist import PublicSuffixList
@@ -9,15 +10,18 @@ from publicsuffixlist import PublicSuffixList
 from bot.mail.parse import ParsedMessage
 
 
-_SUFFIXES = PublicSuffixList()   # the list shipped with the package: no network at run time
+@cache
+def _suffixes() -> PublicSuffixList:
+    # The list shipped with the package (no network); read when first needed, not on every start.
+    return PublicSuffixList()
 
 
 def _aligned(domain: str, from_domain: str) -> bool:
     """DMARC relaxed alignment (RFC 7489 s.3.1): the same organisational domain, read from the public
     suffix list; a bare public suffix ("net", "com.cn") is nobody's domain and never aligns."""
     domain, from_domain = domain.lower().strip("."), from_domain.lower().strip(".")
-    organisation = _SUFFIXES.privatesuffix(domain) if domain else None
-    return organisation is not None and organisation == _SUFFIXES.privatesuffix(from_domain)
+    organisation = _suffixes().privatesuffix(domain) if domain else None
+    return organisation is not None and organisation == _suffixes().privatesuffix(from_domain)
 
 
 def _domain(value: str) -> str:

@@ -8,7 +8,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 from sqlmodel import SQLModel
 
-from bot.store.db import alembic_config, init_db
+from bot.store.db import alembic_config, init_db, newest_revision
 
 
 def _empty(engine) -> None:
@@ -36,7 +36,7 @@ def test_init_db_upgrades_an_old_database_and_is_idempotent(engine):
         heads = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
         assert set(inspect(conn).get_table_names()) >= set(SQLModel.metadata.tables)
     with engine.connect() as conn:
-        assert heads == [ScriptDirectory.from_config(alembic_config(conn)).get_current_head()]
+        assert heads == [ScriptDirectory.from_config(alembic_config(conn)).get_current_head()] == [newest_revision()]
 
 
 def test_0005_marks_existing_mail_of_a_ticket_as_the_requesters_or_a_third_partys(engine):
