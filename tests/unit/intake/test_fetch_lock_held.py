@@ -30,7 +30,10 @@ def terminate_lock_session(engine: Engine) -> int:
     with engine.connect() as conn:
         killed = conn.execute(text(
             "SELECT count(pg_terminate_backend(pid)) FROM pg_locks WHERE locktype = 'advisory' AND granted "
-            "AND ((classid::bigint << 32) | objid::bigint) = :key"), {"key": lock_key(conn, "fetch")}).scalar()
+            "AND ((classid::bigint << 32) | objid::bigint) = :key "
+            # pg_locks is the whole server's: a bot on another database holds a lock of the same key
+            "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"),
+            {"key": lock_key(conn, "fetch")}).scalar()
         conn.commit()
     return killed
 

@@ -109,7 +109,9 @@ def test_postgres_lock_is_lost_with_its_connection(shared):
     with shared.engines[1].connect() as conn:   # what a database restart or a cut connection does
         key = lock_key(conn, "fetch")
         conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' "
-                          "AND ((classid::bigint << 32) | objid::bigint) = :key"), {"key": key})
+                          "AND ((classid::bigint << 32) | objid::bigint) = :key "   # this database's only
+                          "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"),
+                     {"key": key})
         conn.commit()
     assert not mine.held()
     assert theirs.acquire()
