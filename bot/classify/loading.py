@@ -44,6 +44,8 @@ class LazyClassifier:
 
     @property
     def built(self) -> Classifier:
+        if self._built is not None:   # every message after the first: no lock on the hot path
+            return self._built
         with self._lock:
             if self._built is None:
                 self._built = self._build()

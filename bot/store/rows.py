@@ -18,7 +18,12 @@ def insert_row(session: Session, row: SQLModel) -> int:
 
     For the hot path (#16): a unit-of-work flush costs several times the row itself. The row's
     table must have an integer `id` that the database assigns; every other column is written as
-    the object holds it (its defaults were filled in when it was made)."""
+    the object holds it (its defaults were filled in when it was made).
+
+    The session does not count the row as new: rolled back to a savepoint, it would stay in the
+    session, and a later row given the same id (SQLite reuses it) could not join. Callers end the
+    session after a failure (bot/intake/batch.py does). bot/outbox/queue.py's add_row returns its
+    row detached for the same reason."""
     table = type(row).__table__
     session.flush()   # what is pending first (cheap when nothing is): the rows this one may refer to
     values = {c.name: getattr(row, c.name) for c in table.columns if c.name != "id"}
