@@ -23,18 +23,21 @@ def _now():
 
 
 def _send_queued(ctx: typer.Context, sessions) -> None:
-    """Send what was just queued (and anything else due), as `run --once` would."""
+    """Send what was just queued (and anything else due), as `run --once` would: an approved reply sent
+    with it completes its ticket (bot/sla/delivery.py), or it would stay "replying" until the bot runs."""
     import asyncio
     from bot.clock import SystemClock
     from bot.mail.sink import SmtpSink
     from bot.service.app import sent_copies_from_settings
     from bot.outbox.sender import drain_outbox
     from bot.mail.sms import make_sms_sender
-    smtp = ctx.obj.smtp
-    report = asyncio.run(drain_outbox(sessions, SmtpSink(smtp), SystemClock(), smtp,
+    from bot.sla.delivery import settle_replies
+    smtp, clock = ctx.obj.smtp, SystemClock()
+    report = asyncio.run(drain_outbox(sessions, SmtpSink(smtp), clock, smtp,
                                       sent_copies=sent_copies_from_settings(ctx.obj),
                                       global_per_hour=ctx.obj.loops.global_per_hour,
                                       sms=make_sms_sender(ctx.obj.verification.sms_sender)))
+    settle_replies(sessions, ctx.obj, clock)
     console.print(f"mail sent: {report.sent}, deferred: {report.deferred}, failed: {report.failed}")
 
 

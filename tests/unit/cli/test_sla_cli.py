@@ -10,7 +10,9 @@ from typer.testing import CliRunner
 
 from bot.cli.sla import register
 from bot.store.db import init_db, make_engine
-from bot.store.models import AuditEvent, OutboxMessage, Ticket
+from bot.outbox.queue import queue_mail
+from bot.sla.delivery import reply_approved
+from bot.store.models import AuditEvent, Draft, OutboxMessage, Ticket
 from bot.store.sla_models import SlaExtension, TicketSla
 from tests.unit.sla.test_sla_support import BOSS, STAFF, add_ticket, sla_settings
 from bot.web.auth import add_user
@@ -66,6 +68,29 @@ def test_send_mails_html_with_a_text_part_to_the_managers(mixed, smtp):
     assert message.get_content_type() == "multipart/alternative"
     assert [p.get_content_type() for p in message.iter_parts()] == ["text/plain", "text/html"]
     assert "5 open" in message["Subject"] and "Overdue (2)" in message.get_body(("plain",)).get_content()
+
+
+def test_send_also_completes_a_ticket_whose_approved_reply_it_delivered(mixed, smtp):
+    """`digest --send` drains the whole outbox, an approved reply included: as the running bot does
+    after a drain, the ticket is completed once the server accepted its reply (not left "replying")."""
+    settings, engine = mixed
+    now = datetime.now(timezone.utc)
+    with Session(engine) as s:
+        ticket = s.exec(select(Ticket).where(Ticket.kind == "other")).one()
+        reply = queue_mail(s, settings=settings, now=now, ticket=ticket, kind="reply", to=ticket.requester,
+                           subject="Your request", text="Here is our answer.", auto_submitted=None, actor=STAFF)
+        s.add(Draft(ticket_id=ticket.id, kind="other", status="approved", created_at=now, decided_at=now, decided_by=STAFF,
+                    outbox_id=reply.id, to_address=ticket.requester))
+        reply_approved(ticket)
+        s.add(ticket)
+        s.commit()
+        ticket_id = ticket.id
+    result = runner.invoke(_cli(settings), ["digest", "--send"])
+    assert result.exit_code == 0, result.output
+    assert sorted(r for m in smtp.received for r in m.recipients) == sorted([BOSS, "user@example.org"])
+    with Session(engine) as s:
+        assert s.get(Ticket, ticket_id).status == "answered"
+        assert s.exec(select(TicketSla).where(TicketSla.ticket_id == ticket_id)).one().completed_at is not None
 
 
 def test_preview_or_send_exactly_one(mixed):
