@@ -126,7 +126,16 @@ def _run_until_signal(bot_app) -> None:
     if web_settings(bot_app.settings).enabled:   # the console (FastAPI, uvicorn) only when it is wanted
         from bot.web.serve import serve_web
     console.print(f"watching {bot_app.settings.imap.folder} on {bot_app.settings.imap.host}; Ctrl-C stops")
-    run_until_signal(lambda stop: run_forever(bot_app, stop, console=serve_web))
+    sender = None
+    if bot_app.settings.smtp.sender_process:   # forked now: before any thread or event loop exists
+        from bot.service.sender_process import SenderProcess
+        sender = SenderProcess(bot_app)
+        sender.start()
+    try:
+        run_until_signal(lambda stop: run_forever(bot_app, stop, console=serve_web, sender=sender))
+    finally:
+        if sender is not None:
+            sender.stop()
 
 
 @app.command()

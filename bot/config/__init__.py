@@ -68,6 +68,8 @@ class SmtpSettings(Section):
     # account), and an optional envelope-only Bcc that makes it do so.
     sent_copy_folder: str = ""
     sent_copy_bcc: str = ""
+    # `supportbot run` sends from a second process of its own (bot/service/sender_process.py).
+    sender_process: bool = True
 
     @property
     def send_seconds(self) -> int:

@@ -5,6 +5,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from bot.service.app import App
 from bot.drafts.actions import run_pending_actions
@@ -14,6 +15,9 @@ from bot.mail.context import MessageContext
 from bot.intake.runner import Pipeline
 from bot.outbox.sender import SendReport
 from bot.service.watcher import MailboxWatcher
+
+if TYPE_CHECKING:
+    from bot.service.sender_process import SenderProcess
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +66,10 @@ def run_once(app: App, *, dry_run: bool = False,
 Console = Callable[[App, asyncio.Event], Awaitable[None]]
 
 
-async def run_forever(app: App, stop: asyncio.Event, *, console: Console | None = None) -> None:
+async def run_forever(app: App, stop: asyncio.Event, *, console: Console | None = None,
+                      sender: SenderProcess | None = None) -> None:
+    """Until `stop`: the watcher fetches, the scheduler runs the SLA jobs, and the outbox is drained
+    whenever they queued mail (by `sender`'s process when there is one and it lives, else here)."""
     from bot.service.scheduler import start_scheduler   # APScheduler and the SLA jobs: not for run_once
     loop = asyncio.get_running_loop()
     wake = asyncio.Event()
@@ -79,7 +86,13 @@ async def run_forever(app: App, stop: asyncio.Event, *, console: Console | None 
             wake.clear()
             try:
                 await asyncio.to_thread(run_pending_actions, app.sessions, app.settings, app.clock)
-                await app.drain_outbox()
+                if sender is not None and sender.alive():
+                    sender.poke()
+                else:
+                    if sender is not None:
+                        log.error("the sender process ended (exit code %s): sending from here", sender.process.exitcode)
+                        sender = None
+                    await app.drain_outbox()
             except Exception:  # noqa: BLE001 - the database may be briefly away; try again soon
                 log.exception("outbox error")
             waiters = [asyncio.ensure_future(wake.wait()), asyncio.ensure_future(stop.wait())]
@@ -93,3 +106,5 @@ async def run_forever(app: App, stop: asyncio.Event, *, console: Console | None 
             await asyncio.gather(web, return_exceptions=True)
         watcher.stop()
         await asyncio.to_thread(watcher.join, 10)
+        if sender is not None:
+            await asyncio.to_thread(sender.stop)
