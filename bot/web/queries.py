@@ -12,15 +12,16 @@ from sqlmodel import Session, select
 from bot.config import Settings
 from bot.store.models import Draft, InboundMessage, Ticket
 from bot.sla import days_left
-from bot.store.sla_models import TicketSla
-from bot.web.search import flag_conditions, text_search
+from bot.store.sla_models import DONE_STATUSES, TicketSla
+from bot.web.search import flag_conditions, on_the_clock, text_search
 
 DIMENSIONS = ("status", "kind", "language", "verification")
+ON_THE_CLOCK = "on-the-clock"   # the everyday queue: every status but DONE_STATUSES; its URL names no status
 
 
 @dataclass(frozen=True)
 class QueueFilter:
-    status: str | None = "open"          # None: every status
+    status: str | None = ON_THE_CLOCK    # None: every status; else that one status
     kind: str | None = None
     language: str | None = None
     verification: str | None = None
@@ -34,20 +35,29 @@ class QueueFilter:
         """Everything but the four counted dimensions."""
         return text_search(self.q) + flag_conditions(self.flags, self.staff, self.today_starts)
 
+    def statuses(self) -> list:
+        return [on_the_clock()] if self.status == ON_THE_CLOCK else [Ticket.status == self.status] if self.status else []
+
     def conditions(self) -> list:
-        return [getattr(Ticket, dim) == getattr(self, dim) for dim in DIMENSIONS if getattr(self, dim)] + self.search()
+        return (self.statuses() + self.search()
+                + [getattr(Ticket, dim) == getattr(self, dim) for dim in DIMENSIONS[1:] if getattr(self, dim)])
+
+    def in_url(self, dim: str) -> str | None:
+        """`dim` as the URL carries it: no status for the everyday queue, "all" for every status."""
+        value = getattr(self, dim)
+        return {ON_THE_CLOCK: None, None: "all"}.get(value, value) if dim == "status" else value
 
     def link(self, **changes) -> str:
         """The queue's URL with `changes` applied (a value of None clears that filter)."""
         target = replace(self, page=1, **changes) if "page" not in changes else replace(self, **changes)
-        params = {dim: getattr(target, dim) for dim in DIMENSIONS}
-        params["status"] = params["status"] or "all"   # no status in the URL means "open"
+        params = {dim: target.in_url(dim) for dim in DIMENSIONS}
         if target.q:
             params["q"] = target.q
         if target.page > 1:
             params["page"] = str(target.page)
         params["only"] = list(target.flags)
-        return "/?" + urlencode({k: v for k, v in params.items() if v}, doseq=True)
+        query = urlencode({k: v for k, v in params.items() if v}, doseq=True)
+        return "/?" + query if query else "/"
 
     def toggle(self, flag: str) -> str:
         return self.link(flags=tuple(f for f in self.flags if f != flag) if flag in self.flags
@@ -61,6 +71,7 @@ class QueuePage:
     page: int
     pages: int
     facets: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+    on_the_clock: int = 0       # the everyday queue's count, given the filters other than status
 
 
 def _grouped(session: Session, dims: tuple[str, ...], where: list) -> list[tuple[dict, int]]:
@@ -72,19 +83,17 @@ def _grouped(session: Session, dims: tuple[str, ...], where: list) -> list[tuple
 def facet_counts(session: Session, f: QueueFilter) -> tuple[dict[str, list[tuple[str, int]]], int]:
     """For each filter, how many tickets each value would show given the other filters; and the total.
 
-    A GROUP BY (a few dozen groups) answers every filter at once. With a status chosen, as in
-    the everyday queue, only that status's tickets are grouped, and the statuses counted apart."""
-    others = DIMENSIONS[1:]
+    A GROUP BY (a few dozen groups) answers every filter at once. With a status chosen (or those on the
+    clock, the everyday queue), only their tickets are grouped (so the status is never what a group misses),
+    and the statuses counted apart."""
     if f.status:
-        groups = [({**row, "status": f.status}, n) for row, n in
-                  _grouped(session, others, [Ticket.status == f.status, *f.search()])]
+        groups = _grouped(session, DIMENSIONS, f.statuses() + f.search())
         by_status = _grouped(session, ("status",), replace(f, status=None).conditions())
     else:
         groups, by_status = _grouped(session, DIMENSIONS, f.search()), []
-    counts = {dim: Counter() for dim in DIMENSIONS}
-    total = 0
+    counts, total = {dim: Counter() for dim in DIMENSIONS}, 0
     for row, count in groups:
-        misses = [dim for dim in DIMENSIONS if getattr(f, dim) and row[dim] != getattr(f, dim)]
+        misses = [dim for dim in DIMENSIONS[1:] if getattr(f, dim) not in (None, row[dim])]
         total += count if not misses else 0
         for dim in DIMENSIONS:
             if not misses or misses == [dim]:
@@ -121,7 +130,8 @@ def queue_page(session: Session, settings: Settings, now: datetime, f: QueueFilt
         TicketSla.ticket_id.in_(ids), TicketSla.assignee.is_not(None))).all()) if ids else {}
     rows = [{"ticket": t, "days_left": days_left(t.due_at, now, settings.sla), "draft_ready": t.id in drafted,
              "assignee": owners.get(t.id)} for t in tickets]
-    return QueuePage(rows=rows, total=total, page=page, pages=pages, facets=facets)
+    return QueuePage(rows=rows, total=total, page=page, pages=pages, facets=facets,
+                     on_the_clock=sum(n for status, n in facets["status"] if status not in DONE_STATUSES))
 
 
 def quarantine_count(session: Session) -> int:

@@ -24,6 +24,8 @@ KIND_NAMES = {"access": N_("access to data"), "correction": N_("correction"), "d
               "reply-correction": N_("reply: correction"), "reply-deletion": N_("reply: deletion"),
               "reply-other": N_("reply"), "digest": N_("digest"), "reminder": N_("reminder"),
               "extension": N_("extension notice")}
+# Ticket statuses whose stored value is no word; every other status is shown through _(value).
+STATUS_NAMES = {"replying": N_("reply on its way"), "reply-undelivered": N_("reply undelivered")}
 # Statuses, verification states, roles and channels the pages show through _(value).
 WORDS = (N_("open"), N_("answered"), N_("closed"), N_("pending"), N_("verified"), N_("challenged"), N_("unknown"),
          N_("refused"), N_("requester"), N_("staff"), N_("manager"), N_("email"), N_("sms"), N_("used"),
@@ -34,6 +36,10 @@ WORDS = (N_("open"), N_("answered"), N_("closed"), N_("pending"), N_("verified")
 
 def kind_name(kind: str | None, gettext=lambda text: text) -> str:
     return gettext(KIND_NAMES[kind]) if kind in KIND_NAMES else (kind or "")
+
+
+def status_name(status: str, gettext=lambda text: text) -> str:
+    return gettext(STATUS_NAMES.get(status, status))
 
 
 def short_id(message_id: str) -> str:

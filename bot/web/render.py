@@ -10,7 +10,8 @@ from starlette.responses import HTMLResponse
 
 from bot.web import i18n
 from bot.web.queries import quarantine_count
-from bot.web.readable import evidence, kind_name
+from bot.store.sla_models import DONE_STATUSES
+from bot.web.readable import evidence, kind_name, status_name
 from bot.web.security import bot_app, csrf_token, pop_flashes
 from bot.web.undelivered import failed_count
 
@@ -64,6 +65,8 @@ def render(request: Request, name: str, status_code: int = 200, **context: objec
                "zone": app.settings.sla.timezone, "lang": language, "languages": i18n.LANGUAGES,
                "evidence": lambda detail: evidence(detail, zone, translated.gettext),
                "kind_name": lambda kind: kind_name(kind, translated.gettext),
+               "status_name": lambda status: status_name(status, translated.gettext),
+               "on_the_clock": lambda status: status not in DONE_STATUSES,
                "days_text": lambda days: days_text(days, translated), "due_class": due_class,
                "size": size_text, **(_menu_counts(app) if user else {}), **context}
     return i18n.templates(language).TemplateResponse(request, name, context, status_code=status_code)

@@ -1,4 +1,4 @@
-"""The queue of open tickets (/) and the quarantine of messages the bot could not handle: release or dismiss."""
+"""The queue of tickets still on the clock (/) and the quarantine of messages the bot could not handle: release or dismiss."""
 from __future__ import annotations
 
 from datetime import timezone
@@ -13,7 +13,7 @@ from bot.store.db import transaction
 from bot.store.models import InboundMessage, StaffUser
 from bot.intake.release import REASON_LIMIT, ActionRefused, dismiss, refusal_for, release
 from bot.sla.calendar import day_start, local_day
-from bot.web.queries import QueueFilter, quarantine_page, queue_page
+from bot.web.queries import ON_THE_CLOCK, QueueFilter, quarantine_page, queue_page
 from bot.web.search import FLAGS
 from bot.web.readable import N_
 from bot.web.render import render
@@ -40,15 +40,16 @@ def queue(request: Request, user: Annotated[StaffUser, Depends(current_user)], s
           q: Annotated[str, Query(max_length=320)] = "", page: Annotated[int, Query(ge=1, le=100_000)] = 1,
           only: Annotated[list[str], Query(max_length=len(FLAGS))] = []) -> Response:  # noqa: B006 - FastAPI's idiom
     app = bot_app(request)
-    # A search looks through every status unless one is chosen; the everyday queue is the open tickets.
-    status = status or ("all" if q.strip() else "open")
+    # A search looks through every status unless one is chosen; the everyday queue is every ticket on the clock.
+    status = status or ("all" if q.strip() else ON_THE_CLOCK)
     today = day_start(local_day(app.clock.now(), app.settings.sla), app.settings.sla).astimezone(timezone.utc)
     filters = QueueFilter(status=None if status == "all" else _value(status), kind=_value(kind),
                           language=_value(language), verification=_value(verification), q=q.strip(), page=page,
                           flags=tuple(f for f in FLAGS if f in only), staff=user.email, today_starts=today)
     with app.sessions() as session:
         result = queue_page(session, app.settings, app.clock.now(), filters, request.app.state.web.page_size)
-    return render(request, "queue.html", section="queue", page=result, filters=filters, flags=FLAGS)
+    return render(request, "queue.html", section="queue", page=result, filters=filters, flags=FLAGS,
+                  everyday=ON_THE_CLOCK)
 
 
 @router.get("/quarantine")

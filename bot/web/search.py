@@ -8,7 +8,7 @@ from sqlalchemy import func, or_
 from sqlmodel import select
 
 from bot.store.models import AccountEmail, AccountRecord, Draft, InboundMessage, Ticket
-from bot.store.sla_models import TicketSla
+from bot.store.sla_models import DONE_STATUSES, TicketSla
 from bot.tickets.opening import reference_condition
 
 # "Show only" filters, combinable: each narrows the queue further.
@@ -47,6 +47,11 @@ def text_search(q: str) -> list:
                 Ticket.id.in_(wrote))]
 
 
+def on_the_clock():
+    """Every ticket not yet answered or closed: open, its reply on the way, or its reply refused for good."""
+    return Ticket.status.not_in(DONE_STATUSES)
+
+
 def flag_conditions(flags: tuple[str, ...], staff: str, today_starts: datetime | None) -> list:
     """`today_starts`: midnight in the SLA zone; a ticket due before it is overdue."""
     found = []
@@ -57,5 +62,5 @@ def flag_conditions(flags: tuple[str, ...], staff: str, today_starts: datetime |
     if "waiting" in flags:
         found.append(Ticket.waiting_on == "requester")
     if "overdue" in flags and today_starts is not None:
-        found += [Ticket.status == "open", Ticket.due_at < today_starts]
+        found += [on_the_clock(), Ticket.due_at < today_starts]
     return found

@@ -10,6 +10,7 @@ from bot.store.accounts import Account, AccountSource
 from bot.store.accounts.phones import mask_phone, normalize_phone
 from bot.store.models import StaffUser, Ticket
 from bot.store.sla_models import TicketSla
+from bot.web.search import on_the_clock
 
 
 def staff_addresses(session: Session) -> list[str]:
@@ -41,8 +42,9 @@ def look_up_accounts(accounts: AccountSource, text: str, region: str = "CN") -> 
 
 
 def next_in_queue(session: Session, ticket: Ticket) -> str | None:
-    """The open ticket after this one in the queue's order (due date, number); the first when at the end."""
-    others = select(Ticket.reference).where(Ticket.status == "open", Ticket.id != ticket.id)
+    """The ticket still on the clock after this one in the everyday queue's order (due date, number);
+    the first when at the end."""
+    others = select(Ticket.reference).where(on_the_clock(), Ticket.id != ticket.id)
     after = or_(Ticket.due_at > ticket.due_at, and_(Ticket.due_at == ticket.due_at, Ticket.id > ticket.id))
     return (session.exec(others.where(after).order_by(Ticket.due_at, Ticket.id)).first()
             or session.exec(others.order_by(Ticket.due_at, Ticket.id)).first())
