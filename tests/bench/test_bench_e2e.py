@@ -42,6 +42,10 @@ class Bot:
     def sender_peak_rss_mb(self) -> float:
         return sum(_peak_rss_mb(pid) for pid in _children(self.process.pid))
 
+    def sender_private_mb(self) -> float:
+        """What the forked sender holds of its own now (pages it shares with the bot not counted)."""
+        return sum(_private_mb(pid) for pid in _children(self.process.pid))
+
     def cpu_seconds(self) -> float:
         """User + system CPU time so far, the sender process's included: comparable between runs even
         when the machine is busy."""
@@ -70,6 +74,11 @@ def _children(pid: int) -> list[int]:
 def _peak_rss_mb(pid: int) -> float:
     status = Path(f"/proc/{pid}/status").read_text()
     return int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1)) / 1024
+
+
+def _private_mb(pid: int) -> float:
+    rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
+    return sum(int(kb) for kb in re.findall(r"^Private_(?:Clean|Dirty):\s+(\d+) kB", rollup, re.M)) / 1024
 
 
 def _cpu_seconds(pid: int, *, reaped: bool = False) -> float:
@@ -132,7 +141,8 @@ def test_e2e_intake_throughput(backend, tmp_path, dovecot, smtp, request):
             assert time.monotonic() < deadline, f"after {TIMEOUT_SECONDS}s: {tickets} tickets, {acks.count} acks"
             time.sleep(0.1)
         finished = time.monotonic()
-        peak, sender_peak, cpu = bot.peak_rss_mb(), bot.sender_peak_rss_mb(), bot.cpu_seconds()
+        peak, cpu = bot.peak_rss_mb(), bot.cpu_seconds()
+        sender_peak, sender_own = bot.sender_peak_rss_mb(), bot.sender_private_mb()
         harness_cpu, dovecot_cpu = time.process_time() - harness_cpu, dovecot.cpu_seconds() - dovecot_cpu
     finally:
         bot.stop()
@@ -144,7 +154,7 @@ def test_e2e_intake_throughput(backend, tmp_path, dovecot, smtp, request):
           f"{total:.1f}s from process start = {MESSAGES / total:.0f} msg/s; "
           f"{steady:.1f}s from the first ticket = {MESSAGES / steady:.0f} msg/s; "
           f"startup {first_ticket - bot.started:.1f}s; bot peak RSS {peak:.0f} MB (sender process "
-          f"{sender_peak:.0f} MB); bot CPU {cpu:.1f}s "
+          f"{sender_peak:.0f} MB, {sender_own:.0f} MB of it its own); bot CPU {cpu:.1f}s "
           f"({1000 * cpu / MESSAGES:.1f} ms a message; {cpu_at_first:.1f}s to the first ticket, then "
           f"{1000 * (cpu - cpu_at_first) / (MESSAGES - tickets_at_first):.2f} ms a message after start-up); "
           f"{len(smtp.received)} mails received in all; load average {os.getloadavg()[0]:.1f}")
