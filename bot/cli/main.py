@@ -99,7 +99,8 @@ def run(ctx: typer.Context,
         from bot.cli.tables import describe_outcome
         observer = (lambda c: console.print(describe_outcome(c), highlight=False, markup=False, soft_wrap=True)) if dry_run else None
         try:
-            report = run_once(bot_app, dry_run=dry_run, observer=observer)
+            report = run_once(bot_app, dry_run=dry_run, observer=observer,
+                              sender=None if dry_run else _start_sender(bot_app))
         except CONNECTION_ERRORS as exc:
             errors.print(f"mailbox error: {type(exc).__name__}: {' '.join(str(exc).split())}", markup=False,
                          highlight=False, soft_wrap=True)
@@ -118,6 +119,17 @@ def run(ctx: typer.Context,
     _run_until_signal(bot_app)
 
 
+def _start_sender(bot_app):
+    """The sender's own process, when [smtp] sender_process asks for it; forked now, before any thread
+    or event loop exists."""
+    if not bot_app.settings.smtp.sender_process:
+        return None
+    from bot.service.sender_process import SenderProcess
+    sender = SenderProcess(bot_app)
+    sender.start()
+    return sender
+
+
 def _run_until_signal(bot_app) -> None:
     from bot.cli.web import run_until_signal
     from bot.config.web import web_settings
@@ -126,11 +138,7 @@ def _run_until_signal(bot_app) -> None:
     if web_settings(bot_app.settings).enabled:   # the console (FastAPI, uvicorn) only when it is wanted
         from bot.web.serve import serve_web
     console.print(f"watching {bot_app.settings.imap.folder} on {bot_app.settings.imap.host}; Ctrl-C stops")
-    sender = None
-    if bot_app.settings.smtp.sender_process:   # forked now: before any thread or event loop exists
-        from bot.service.sender_process import SenderProcess
-        sender = SenderProcess(bot_app)
-        sender.start()
+    sender = _start_sender(bot_app)
     try:
         run_until_signal(lambda stop: run_forever(bot_app, stop, console=serve_web, sender=sender))
     finally:

@@ -31,11 +31,14 @@ class FetchReport:
 
 
 def drain_folder(mailbox: Mailbox, pipeline: Pipeline, *, folder: str, batch_size: int = 50,
-                 move_to: str = "", still_held: Callable[[], bool] = lambda: True) -> FetchReport:
+                 move_to: str = "", still_held: Callable[[], bool] = lambda: True,
+                 committed: Callable[[], None] = lambda: None) -> FetchReport:
     """Handle every message above the watermark; safe to stop at any point and run again.
 
     `still_held` is asked before each batch whether this process still holds the fetch lock; when
-    it says no, the pass ends there. A dry-run pipeline changes nothing: no writes, flags or moves."""
+    it says no, the pass ends there. `committed` is called after each batch is committed (its mail
+    can be sent while the next batch is read). A dry-run pipeline changes nothing: no writes, flags
+    or moves."""
     report = FetchReport()
     mark = not pipeline.dry_run
     uidvalidity = mailbox.select(folder)
@@ -66,6 +69,7 @@ def drain_folder(mailbox: Mailbox, pipeline: Pipeline, *, folder: str, batch_siz
         # Only committed messages are flagged (and moved); a crash before this is repaired
         # by _finish_marking on the next run.
         if mark:
+            committed()
             mailbox.mark_handled(done, move_to=move_to)
             _record_marked(pipeline, folder, uidvalidity, done)
     return report

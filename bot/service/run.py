@@ -27,7 +27,7 @@ class RunReport:
     sent: SendReport
 
 
-def drain_mailbox(app: App, pipeline: Pipeline) -> FetchReport:
+def drain_mailbox(app: App, pipeline: Pipeline, *, committed: Callable[[], None] = lambda: None) -> FetchReport:
     """One pass over the mailbox, unless another process is the fetcher (a dry run needs no lock)."""
     imap = app.settings.imap
     lock = NoLock() if pipeline.dry_run else fetch_lock(app.engine)
@@ -40,25 +40,31 @@ def drain_mailbox(app: App, pipeline: Pipeline) -> FetchReport:
             if imap.processed_folder and not pipeline.dry_run:
                 mailbox.ensure_folder(imap.processed_folder)
             return drain_folder(mailbox, pipeline, folder=imap.folder, batch_size=imap.batch_size,
-                                move_to=imap.processed_folder, still_held=lock.held)
+                                move_to=imap.processed_folder, still_held=lock.held, committed=committed)
         finally:
             mailbox.close()
     finally:
         lock.release()
 
 
-def run_once(app: App, *, dry_run: bool = False,
-             observer: Callable[[MessageContext], None] | None = None) -> RunReport:
+def run_once(app: App, *, dry_run: bool = False, observer: Callable[[MessageContext], None] | None = None,
+             sender: SenderProcess | None = None) -> RunReport:
     """Drain the mailbox, then the outbox; connection errors propagate to the caller.
 
-    With dry_run, every message is handled and reported to `observer`, then rolled back:
-    nothing is stored, flagged, moved or sent."""
+    With `sender` (started), its process sends each batch's mail as the batch commits, and this
+    returns once it has sent what is due. With dry_run, every message is handled and reported to
+    `observer`, then rolled back: nothing is stored, flagged, moved or sent."""
     pipeline = replace(app.pipeline, dry_run=dry_run, observer=observer)
-    fetched = drain_mailbox(app, pipeline)
+    try:
+        fetched = drain_mailbox(app, pipeline, committed=sender.poke if sender is not None else lambda: None)
+        if not dry_run:
+            run_pending_actions(app.sessions, app.settings, app.clock)
+    finally:
+        sent = sender.stop() if sender is not None else None   # its last round sends what is queued now
     if dry_run:
         return RunReport(fetched, SendReport())
-    run_pending_actions(app.sessions, app.settings, app.clock)
-    sent = asyncio.run(app.drain_outbox())
+    if sent is None:   # no sender process, or it ended without a report: send from here
+        sent = asyncio.run(app.drain_outbox())
     return RunReport(fetched, sent)
 
 

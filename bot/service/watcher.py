@@ -54,7 +54,8 @@ class MailboxWatcher(threading.Thread):
                     mailbox.ensure_folder(imap.processed_folder)
                 while self._still_fetcher():
                     report = drain_folder(mailbox, self.app.pipeline, folder=imap.folder, batch_size=imap.batch_size,
-                                          move_to=imap.processed_folder, still_held=self.lock.held)
+                                          move_to=imap.processed_folder, still_held=self.lock.held,
+                                          committed=self.notify)   # a backlog's mail goes out as it is read
                     self.failures = 0
                     WATCHER.drained(self.app.clock.now())
                     if report.handled:

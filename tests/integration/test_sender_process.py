@@ -46,11 +46,14 @@ def test_a_poke_sends_from_the_child_and_stop_ends_it(tmp_path, smtp):
             _queue(app, f"more{n}@example.org")
             sender.poke()
         assert wait_for(lambda: len(smtp.received) == 4, 20)
+        _queue(app, "last@example.org")   # queued just before the end, never poked for
     finally:
-        sender.stop(timeout=30)
+        report = sender.stop(timeout=30)
     assert not sender.alive() and sender.process.exitcode == 0
+    assert report is not None and report.sent == 5 and report.failed == 0   # its last round sent the last one
+    assert "last@example.org" in {m.recipients[0] for m in smtp.received}
     assert sorted(m.recipients[0] for m in smtp.received) == sorted(
-        ["first@example.org", *(f"more{n}@example.org" for n in range(3))])
+        ["first@example.org", "last@example.org", *(f"more{n}@example.org" for n in range(3))])
     with app.sessions() as session:
         assert {row.status for row in session.exec(select(OutboxMessage))} == {"sent"}
 
