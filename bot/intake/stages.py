@@ -18,7 +18,7 @@ from bot.store.models import InboundMessage
 from bot.mail.context import Duplicate, MessageContext, Quarantine, inbound_id
 from bot.tickets.duplicates import link_duplicate
 from bot.outbox.suppressions import note_bounce
-from bot.tickets.opening import open_ticket
+from bot.tickets.opening import new_ticket, open_ticket
 from bot.tickets.acknowledge import queue_acknowledgement
 from bot.tickets.threads import THIRD_PARTY, find_thread
 from bot.intake.processor_answers import note_processor_answer
@@ -60,8 +60,8 @@ _SAME_KEY_OR_PLACE = select(_INBOUND.c.id).where(or_(
 
 def store(ctx: MessageContext, session: Session, deps: Services) -> None:
     msg, loc = ctx.parsed, ctx.location
+    # The messages before it in the batch are written (Pipeline.run_stages): a repeat among them is seen.
     key = dedup_key(msg.from_address, msg.message_id, ctx.raw)
-    session.flush()   # the messages before it in the batch are written: a repeat among them is seen
     if loc.uid:
         same = session.connection().execute(_SAME_KEY_OR_PLACE, {
             "key": key, "folder": loc.folder, "uidvalidity": loc.uidvalidity, "uid": loc.uid})
@@ -75,7 +75,8 @@ def store(ctx: MessageContext, session: Session, deps: Services) -> None:
         received_at=ctx.received_at, new_text=msg.new_text,
         attachments=json.dumps([a.filename for a in msg.attachments], ensure_ascii=False),
     )
-    # Written with the first flush that needs it (see inbound_id): usually with its ticket, in one INSERT.
+    # Written when first needed (inbound_id), usually after its ticket, with its id, in one INSERT; at the
+    # latest as the message ends (Pipeline.run_stages). Pending meanwhile, so that an ORM query writes it.
     session.add(ctx.inbound)
 
 
@@ -117,8 +118,16 @@ def open_new_ticket(ctx: MessageContext, session: Session, deps: Services) -> No
             audit.record(session, deps.clock.now(), "message.machine_mail", inbound_id=inbound_id(ctx, session),
                          reason=ctx.machine_reason)
         return
-    ctx.ticket = open_ticket(session, ctx, deps)   # also links ctx.inbound to it
+    ticket = new_ticket(ctx, deps)
+    if _needs_proof(ctx, ticket):
+        verification.match_before_opening(session, ctx, deps, ticket)
+    ctx.ticket = open_ticket(session, ctx, deps, ticket)   # also links ctx.inbound to it
     ctx.opened_ticket = True
+
+
+def _needs_proof(ctx: MessageContext, ticket) -> bool:
+    """A new ticket verify_requester hands to verification.begin: a rights request, or one staff must triage."""
+    return not ctx.processor_answer and (ticket.kind != "other" or ticket.needs_triage)
 
 
 def verify_requester(ctx: MessageContext, session: Session, deps: Services) -> None:
@@ -128,7 +137,7 @@ def verify_requester(ctx: MessageContext, session: Session, deps: Services) -> N
         return
     if not ctx.opened_ticket:
         verification.follow_up(session, ctx, deps)
-    elif ctx.ticket.kind != "other" or ctx.ticket.needs_triage:
+    elif _needs_proof(ctx, ctx.ticket):
         verification.begin(session, ctx, deps, with_ack=True)   # the acknowledgement carries code or question
     else:
         # Nothing to prove: staff write the answer, from the message in hand (not read back and parsed again).

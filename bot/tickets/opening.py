@@ -11,7 +11,7 @@ from sqlmodel import Session, or_, select
 
 from bot.store import audit
 from bot.store.models import Draft, InboundMessage, Ticket
-from bot.store.rows import insert_row
+from bot.store.rows import insert_row, update_row
 from bot.sla import due_at
 
 if TYPE_CHECKING:
@@ -43,9 +43,10 @@ def find_by_reference(session: Session, text: str) -> Ticket | None:
     return session.exec(select(Ticket).where(reference_condition(text))).first()
 
 
-def open_ticket(session: Session, ctx: MessageContext, deps: Services) -> Ticket:
+def new_ticket(ctx: MessageContext, deps: Services) -> Ticket:
+    """The ticket a new request opens, not written yet (open_ticket writes it)."""
     settings, result, msg = deps.settings, ctx.classification, ctx.parsed
-    ticket = Ticket(
+    return Ticket(
         subject=msg.subject[:998],
         kind=result.kind,
         labels=",".join(result.labels),
@@ -56,19 +57,25 @@ def open_ticket(session: Session, ctx: MessageContext, deps: Services) -> Ticket
         received_at=ctx.received_at,
         due_at=due_at(ctx.received_at, settings.sla),
     )
-    ctx.inbound.opened_ticket, ctx.inbound.party = True, "requester"
+
+
+def open_ticket(session: Session, ctx: MessageContext, deps: Services, ticket: Ticket | None = None) -> Ticket:
+    """Write the new request's ticket (new_ticket's, or `ticket`), its reference, and link the message to it."""
+    ticket = ticket if ticket is not None else new_ticket(ctx, deps)
     # The message, if still pending (bot.intake.stages.store), is written after its ticket, with
     # the ticket's id: one INSERT rather than an INSERT and an UPDATE.
     pending = ctx.inbound in session.new
     if pending:
         session.expunge(ctx.inbound)
     insert_row(session, ticket)   # the id is the reference's number, unique without a counter table
-    reference = format_reference(settings.tickets.reference_prefix, ticket.id)
+    reference = format_reference(deps.settings.tickets.reference_prefix, ticket.id)
     session.connection().execute(_SET_REFERENCE, {"ticket_id": ticket.id, "reference": reference})
     set_committed_value(ticket, "reference", reference)   # written already: nothing left to flush
-    ctx.inbound.ticket_id = ticket.id
     if pending:
+        ctx.inbound.ticket_id, ctx.inbound.opened_ticket, ctx.inbound.party = ticket.id, True, "requester"
         insert_row(session, ctx.inbound)
+    else:
+        update_row(session, ctx.inbound, ticket_id=ticket.id, opened_ticket=True, party="requester")
     audit.record(
         session, deps.clock.now(), "ticket.opened", ticket_id=ticket.id, inbound_id=ctx.inbound.id,
         reference=ticket.reference, kind=ticket.kind, labels=ticket.labels,
