@@ -15,6 +15,7 @@ from bot.mail.text import classifier_input
 from bot.mail.parse import parse_message, unparseable
 from bot.mail.rules import machine_mail_reason
 from bot.store.models import InboundMessage
+from bot.store.rows import new_row
 from bot.mail.context import Duplicate, MessageContext, Quarantine, inbound_id
 from bot.tickets.duplicates import link_duplicate
 from bot.outbox.suppressions import note_bounce
@@ -69,8 +70,8 @@ def store(ctx: MessageContext, session: Session, deps: Services) -> None:
         same = session.connection().execute(_SAME_KEY, {"key": key})
     if same.first() is not None:
         raise Duplicate("already stored")
-    ctx.inbound = InboundMessage(
-        dedup_key=key, message_id=msg.message_id, sender=msg.from_address, subject=msg.subject[:998],
+    ctx.inbound = new_row(
+        InboundMessage, dedup_key=key, message_id=msg.message_id, sender=msg.from_address, subject=msg.subject[:998],
         folder=loc.folder, uidvalidity=loc.uidvalidity, uid=loc.uid, raw=ctx.raw,
         received_at=ctx.received_at, new_text=msg.new_text,
         attachments=json.dumps([a.filename for a in msg.attachments], ensure_ascii=False),
