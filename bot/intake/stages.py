@@ -60,24 +60,16 @@ _SAME_KEY_OR_PLACE = select(_INBOUND.c.id).where(or_(
 
 
 def store(ctx: MessageContext, session: Session, deps: Services) -> None:
-    msg, loc = ctx.parsed, ctx.location
-    # The messages before it in the batch are written (Pipeline.run_stages): a repeat among them is seen.
+    msg, loc = ctx.parsed, ctx.location   # the batch's messages before it are written: a repeat is seen
     key = dedup_key(msg.from_address, msg.message_id, ctx.raw)
-    if loc.uid:
-        same = session.connection().execute(_SAME_KEY_OR_PLACE, {
-            "key": key, "folder": loc.folder, "uidvalidity": loc.uidvalidity, "uid": loc.uid})
-    else:
-        same = session.connection().execute(_SAME_KEY, {"key": key})
-    if same.first() is not None:
+    place = {"key": key, "folder": loc.folder, "uidvalidity": loc.uidvalidity, "uid": loc.uid}
+    if session.connection().execute(_SAME_KEY_OR_PLACE if loc.uid else _SAME_KEY, place).first() is not None:
         raise Duplicate("already stored")
     ctx.inbound = new_row(
         InboundMessage, dedup_key=key, message_id=msg.message_id, sender=msg.from_address, subject=msg.subject[:998],
-        folder=loc.folder, uidvalidity=loc.uidvalidity, uid=loc.uid, raw=ctx.raw,
-        received_at=ctx.received_at, new_text=msg.new_text,
-        attachments=json.dumps([a.filename for a in msg.attachments], ensure_ascii=False),
-    )
-    # Written when first needed (inbound_id), usually after its ticket, with its id, in one INSERT; at the
-    # latest as the message ends (Pipeline.run_stages). Pending meanwhile, so that an ORM query writes it.
+        folder=loc.folder, uidvalidity=loc.uidvalidity, uid=loc.uid, raw=ctx.raw, received_at=ctx.received_at,
+        new_text=msg.new_text, attachments=json.dumps([a.filename for a in msg.attachments], ensure_ascii=False))
+    # Pending (an ORM query writes it) until inbound_id or open_ticket writes it, or the message ends.
     session.add(ctx.inbound)
 
 
@@ -126,8 +118,7 @@ def open_new_ticket(ctx: MessageContext, session: Session, deps: Services) -> No
     ctx.opened_ticket = True
 
 
-def _needs_proof(ctx: MessageContext, ticket) -> bool:
-    """A new ticket verify_requester hands to verification.begin: a rights request, or one staff must triage."""
+def _needs_proof(ctx: MessageContext, ticket) -> bool:   # verify_requester then calls verification.begin
     return not ctx.processor_answer and (ticket.kind != "other" or ticket.needs_triage)
 
 
