@@ -11,6 +11,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlmodel import Session
 
 from bot.store.db import transaction
+from bot.store.rows import insert_row
 from bot.mail.imap import HEADER_LIMIT
 from bot.mail.parse import parse_message
 from bot.mail.context import Duplicate, Services, Location, MessageContext, Quarantine, advance_watermark
@@ -49,6 +50,9 @@ class Pipeline(Services):
         try:
             for stage in STAGES:
                 stage(ctx, session, self)
+            if ctx.inbound.id is None:
+                insert_row(session, ctx.inbound)   # stored without a ticket: one INSERT, not a flush
+            session.flush()   # whatever a stage left to the unit of work fails with its own message
         except Duplicate:
             if watermark:
                 advance_watermark(session, ctx.location)

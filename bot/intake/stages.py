@@ -15,10 +15,11 @@ from bot.mail.text import classifier_input
 from bot.mail.parse import parse_message, unparseable
 from bot.mail.rules import machine_mail_reason
 from bot.store.models import InboundMessage
+from bot.store.rows import new_row
 from bot.mail.context import Duplicate, MessageContext, Quarantine, inbound_id
 from bot.tickets.duplicates import link_duplicate
 from bot.outbox.suppressions import note_bounce
-from bot.tickets.opening import open_ticket
+from bot.tickets.opening import new_ticket, open_ticket
 from bot.tickets.acknowledge import queue_acknowledgement
 from bot.tickets.threads import THIRD_PARTY, find_thread
 from bot.intake.processor_answers import note_processor_answer
@@ -59,23 +60,16 @@ _SAME_KEY_OR_PLACE = select(_INBOUND.c.id).where(or_(
 
 
 def store(ctx: MessageContext, session: Session, deps: Services) -> None:
-    msg, loc = ctx.parsed, ctx.location
+    msg, loc = ctx.parsed, ctx.location   # the batch's messages before it are written: a repeat is seen
     key = dedup_key(msg.from_address, msg.message_id, ctx.raw)
-    session.flush()   # the messages before it in the batch are written: a repeat among them is seen
-    if loc.uid:
-        same = session.connection().execute(_SAME_KEY_OR_PLACE, {
-            "key": key, "folder": loc.folder, "uidvalidity": loc.uidvalidity, "uid": loc.uid})
-    else:
-        same = session.connection().execute(_SAME_KEY, {"key": key})
-    if same.first() is not None:
+    place = {"key": key, "folder": loc.folder, "uidvalidity": loc.uidvalidity, "uid": loc.uid}
+    if session.connection().execute(_SAME_KEY_OR_PLACE if loc.uid else _SAME_KEY, place).first() is not None:
         raise Duplicate("already stored")
-    ctx.inbound = InboundMessage(
-        dedup_key=key, message_id=msg.message_id, sender=msg.from_address, subject=msg.subject[:998],
-        folder=loc.folder, uidvalidity=loc.uidvalidity, uid=loc.uid, raw=ctx.raw,
-        received_at=ctx.received_at, new_text=msg.new_text,
-        attachments=json.dumps([a.filename for a in msg.attachments], ensure_ascii=False),
-    )
-    # Written with the first flush that needs it (see inbound_id): usually with its ticket, in one INSERT.
+    ctx.inbound = new_row(
+        InboundMessage, dedup_key=key, message_id=msg.message_id, sender=msg.from_address, subject=msg.subject[:998],
+        folder=loc.folder, uidvalidity=loc.uidvalidity, uid=loc.uid, raw=ctx.raw, received_at=ctx.received_at,
+        new_text=msg.new_text, attachments=json.dumps([a.filename for a in msg.attachments], ensure_ascii=False))
+    # Pending (an ORM query writes it) until inbound_id or open_ticket writes it, or the message ends.
     session.add(ctx.inbound)
 
 
@@ -117,8 +111,15 @@ def open_new_ticket(ctx: MessageContext, session: Session, deps: Services) -> No
             audit.record(session, deps.clock.now(), "message.machine_mail", inbound_id=inbound_id(ctx, session),
                          reason=ctx.machine_reason)
         return
-    ctx.ticket = open_ticket(session, ctx, deps)   # also links ctx.inbound to it
+    ticket = new_ticket(ctx, deps)
+    if _needs_proof(ctx, ticket):
+        verification.match_before_opening(session, ctx, deps, ticket)
+    ctx.ticket = open_ticket(session, ctx, deps, ticket)   # also links ctx.inbound to it
     ctx.opened_ticket = True
+
+
+def _needs_proof(ctx: MessageContext, ticket) -> bool:   # verify_requester then calls verification.begin
+    return not ctx.processor_answer and (ticket.kind != "other" or ticket.needs_triage)
 
 
 def verify_requester(ctx: MessageContext, session: Session, deps: Services) -> None:
@@ -128,7 +129,7 @@ def verify_requester(ctx: MessageContext, session: Session, deps: Services) -> N
         return
     if not ctx.opened_ticket:
         verification.follow_up(session, ctx, deps)
-    elif ctx.ticket.kind != "other" or ctx.ticket.needs_triage:
+    elif _needs_proof(ctx, ctx.ticket):
         verification.begin(session, ctx, deps, with_ack=True)   # the acknowledgement carries code or question
     else:
         # Nothing to prove: staff write the answer, from the message in hand (not read back and parsed again).

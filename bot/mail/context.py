@@ -17,6 +17,7 @@ from bot.mail.sms import SmsSender
 from bot.store.accounts import AccountSource
 from bot.store.db import SessionFactory
 from bot.store.models import Challenge, InboundMessage, MailboxState, OutboxMessage, Ticket
+from bot.store.rows import insert_row
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,8 @@ class MessageContext:
     # a one-time code (the challenge it belongs to, and the code), or the question which account.
     ack_code: tuple[Challenge, str] | None = None
     ack_asks_account: bool = False
+    # bot.verify's AccountMatch for a new request, found before its ticket is written (bot.verify.flow).
+    account_match: object | None = None
 
     @property
     def outcome(self) -> str:
@@ -74,7 +77,7 @@ class MessageContext:
 def inbound_id(ctx: MessageContext, session: Session) -> int:
     """The stored message's id, writing its row first if it is still pending (see stages.store)."""
     if ctx.inbound.id is None:
-        session.flush()
+        insert_row(session, ctx.inbound)
     return ctx.inbound.id
 
 

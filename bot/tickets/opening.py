@@ -3,15 +3,15 @@ from __future__ import annotations
 
 import re
 import secrets
+from functools import cache
 from typing import TYPE_CHECKING
 
-from sqlalchemy import bindparam, update
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy import String, bindparam, case, cast, func, insert
 from sqlmodel import Session, or_, select
 
 from bot.store import audit
 from bot.store.models import Draft, InboundMessage, Ticket
-from bot.store.rows import insert_row
+from bot.store.rows import insert_row, new_row, update_row
 from bot.sla import due_at
 
 if TYPE_CHECKING:
@@ -43,9 +43,11 @@ def find_by_reference(session: Session, text: str) -> Ticket | None:
     return session.exec(select(Ticket).where(reference_condition(text))).first()
 
 
-def open_ticket(session: Session, ctx: MessageContext, deps: Services) -> Ticket:
+def new_ticket(ctx: MessageContext, deps: Services) -> Ticket:
+    """The ticket a new request opens, not written yet (open_ticket writes it)."""
     settings, result, msg = deps.settings, ctx.classification, ctx.parsed
-    ticket = Ticket(
+    return new_row(
+        Ticket,
         subject=msg.subject[:998],
         kind=result.kind,
         labels=",".join(result.labels),
@@ -56,19 +58,24 @@ def open_ticket(session: Session, ctx: MessageContext, deps: Services) -> Ticket
         received_at=ctx.received_at,
         due_at=due_at(ctx.received_at, settings.sla),
     )
-    ctx.inbound.opened_ticket, ctx.inbound.party = True, "requester"
+
+
+def open_ticket(session: Session, ctx: MessageContext, deps: Services, ticket: Ticket | None = None) -> Ticket:
+    """Write the new request's ticket (new_ticket's, or `ticket`), its reference, and link the message to it."""
+    ticket = ticket if ticket is not None else new_ticket(ctx, deps)
     # The message, if still pending (bot.intake.stages.store), is written after its ticket, with
     # the ticket's id: one INSERT rather than an INSERT and an UPDATE.
     pending = ctx.inbound in session.new
     if pending:
         session.expunge(ctx.inbound)
-    insert_row(session, ticket)   # the id is the reference's number, unique without a counter table
-    reference = format_reference(settings.tickets.reference_prefix, ticket.id)
-    session.connection().execute(_SET_REFERENCE, {"ticket_id": ticket.id, "reference": reference})
-    set_committed_value(ticket, "reference", reference)   # written already: nothing left to flush
-    ctx.inbound.ticket_id = ticket.id
+    # The id is the reference's number, unique without a counter table: both written in one statement.
+    insert_row(session, ticket, _insert_with_reference(session.connection().dialect.name),
+               prefix=deps.settings.tickets.reference_prefix, check=format_reference("", 0)[-3:])
     if pending:
+        ctx.inbound.ticket_id, ctx.inbound.opened_ticket, ctx.inbound.party = ticket.id, True, "requester"
         insert_row(session, ctx.inbound)
+    else:
+        update_row(session, ctx.inbound, ticket_id=ticket.id, opened_ticket=True, party="requester")
     audit.record(
         session, deps.clock.now(), "ticket.opened", ticket_id=ticket.id, inbound_id=ctx.inbound.id,
         reference=ticket.reference, kind=ticket.kind, labels=ticket.labels,
@@ -78,8 +85,24 @@ def open_ticket(session: Session, ctx: MessageContext, deps: Services) -> Ticket
     return ticket
 
 
-_SET_REFERENCE = update(Ticket.__table__).where(Ticket.__table__.c.id == bindparam("ticket_id")).values(
-    reference=bindparam("reference"))
+@cache
+def _insert_with_reference(dialect: str):
+    """The ticket, and format_reference's reference of the id it gets, in one INSERT ... SELECT. The id
+    is the one the database would give it anyway: the sequence's next value on PostgreSQL, the largest
+    plus one on SQLite (a rowid table without AUTOINCREMENT, written under its one-writer lock)."""
+    table = Ticket.__table__
+    if dialect == "postgresql":
+        next_id = select(func.nextval(func.pg_get_serial_sequence(table.name, "id")).label("id")).subquery()
+        digits = cast(next_id.c.id, String)
+        number = case((next_id.c.id < 1_000_000, func.lpad(digits, 6, "0")), else_=digits)
+    else:
+        next_id = select((func.coalesce(func.max(table.c.id), 0) + 1).label("id")).subquery()
+        number = func.printf("%06d", next_id.c.id)
+    reference = bindparam("prefix", type_=String) + "-" + number + "-" + bindparam("check", type_=String)
+    columns = [c for c in table.columns if c.name not in ("id", "reference")]
+    values = select(next_id.c.id, reference, *(bindparam(c.name, type_=c.type) for c in columns))
+    return insert(table).from_select(["id", "reference", *(c.name for c in columns)], values).returning(
+        table.c.id, table.c.reference)
 
 
 def reclassify(session: Session, ticket: Ticket, kind: str, deps: Services, *, actor: str) -> None:

@@ -10,6 +10,7 @@ from bot.store import audit
 from bot.store.accounts import Account
 from bot.store.accounts.phones import mask_phone
 from bot.store.models import Challenge, Ticket
+from bot.store.rows import insert_row, update_row
 from bot.outbox.queue import queue_mail
 from bot.mail.context import inbound_id
 from bot.sla import recompute_due
@@ -27,12 +28,25 @@ if TYPE_CHECKING:
 VERIFIED, CHALLENGED, UNKNOWN, REFUSED = "verified", "challenged", "unknown", "refused"
 
 
+def match_before_opening(session: Session, ctx: MessageContext, deps: Services, ticket: Ticket) -> None:
+    """For a new rights request whose ticket is not written yet: match the account now (begin acts on
+    it), so that what the match settles at once goes into the ticket's INSERT, not an UPDATE after it."""
+    ctx.account_match = match = match_account(ctx.parsed, deps.accounts(session),
+                                              deps.settings.accounts.default_region)
+    if match.status == "matched":
+        ticket.account_id = match.account.account_id
+    else:
+        ticket.verification, ticket.waiting_on = UNKNOWN, "requester"   # as _act_on_match sets it
+
+
 def begin(session: Session, ctx: MessageContext, deps: Services, *, with_ack: bool = False) -> None:
-    """For a new rights request: match the account, then verify, challenge or ask for details.
+    """For a new rights request: match the account (or take match_before_opening's), then verify,
+    challenge or ask for details.
 
     `with_ack`: an acknowledgement of this message follows, and carries the code or the question
     (ctx.ack_code, ctx.ack_asks_account) instead of a mail of their own."""
-    match = match_account(ctx.parsed, deps.accounts(session), deps.settings.accounts.default_region)
+    match = ctx.account_match or match_account(ctx.parsed, deps.accounts(session),
+                                               deps.settings.accounts.default_region)
     audit.record(session, deps.clock.now(), "account.match", ticket_id=ctx.ticket.id,
                  inbound_id=inbound_id(ctx, session), **match.evidence())
     _act_on_match(session, ctx, deps, match, with_ack=with_ack)
@@ -57,7 +71,7 @@ def _act_on_match(session: Session, ctx: MessageContext, deps: Services, match: 
                   with_ack: bool = False) -> None:
     ticket, msg, now = ctx.ticket, ctx.parsed, deps.clock.now()
     if match.status != "matched":
-        _set(ticket, UNKNOWN, waiting_on="requester")
+        _set(session, ticket, UNKNOWN, waiting_on="requester")
         audit.record(session, now, "verification.unknown", ticket_id=ticket.id, reason=match.status)
         if with_ack:
             ctx.ack_asks_account = True
@@ -68,14 +82,13 @@ def _act_on_match(session: Session, ctx: MessageContext, deps: Services, match: 
                    in_reply_to=msg.message_id, references=msg.references)
         return
     account = match.account
-    ticket.account_id = account.account_id
+    update_row(session, ticket, account_id=account.account_id)
     if msg.from_address in account.emails:
         passed, evidence = sender_authenticated(msg, deps.settings.verification.trusted_authserv_ids)
     else:
         passed, evidence = False, "sender is not a registered address of the account"
     if passed:
-        _set(ticket, VERIFIED)
-        ticket.verified_address = msg.from_address
+        _set(session, ticket, VERIFIED, verified_address=msg.from_address)
         audit.record(session, now, "verification.verified", ticket_id=ticket.id, method="authentication-results",
                      account_id=account.account_id, evidence=evidence)
         create_draft(session, ticket, deps)
@@ -92,9 +105,9 @@ def issue_challenge(session: Session, ticket: Ticket, account: Account, deps: Se
     With `ack`, a code for the address the request came from rides in its acknowledgement
     (ctx.ack_code); the acknowledgement stage then calls code_queued."""
     now, cfg = deps.clock.now(), deps.settings.verification
-    for old in session.exec(select(Challenge).where(Challenge.ticket_id == ticket.id, Challenge.status == "open")):
-        old.status = "superseded"
-        session.add(old)
+    for old in session.exec(select(Challenge).where(Challenge.ticket_id == ticket.id,
+                                                    Challenge.status == "open")).all():
+        update_row(session, old, status="superseded")
     code, salt = new_code(), new_salt()
     if account.emails:
         to = ticket.requester if ticket.requester in account.emails else account.emails[0]
@@ -102,15 +115,14 @@ def issue_challenge(session: Session, ticket: Ticket, account: Account, deps: Se
     elif account.phone and deps.sms is not None:
         channel, sent_to, reply_from = "sms", account.phone, ticket.requester
     else:
-        _set(ticket, UNKNOWN)
+        _set(session, ticket, UNKNOWN)
         audit.record(session, now, "verification.no_channel", ticket_id=ticket.id, actor=actor,
                      account_id=account.account_id, note="no registered email and no SMS sender: staff decide")
         return None
     challenge = Challenge(ticket_id=ticket.id, account_id=account.account_id, channel=channel, sent_to=sent_to,
                           reply_from=reply_from, code_hash=hash_code(code, salt), salt=salt, created_at=now,
                           expires_at=now + timedelta(hours=cfg.code_ttl_hours))
-    session.add(challenge)
-    session.flush()
+    insert_row(session, challenge)
     if channel == "email" and ack is not None and sent_to == ticket.requester:
         ack.ack_code = (challenge, code)
         return challenge
@@ -133,13 +145,13 @@ def code_queued(session: Session, ticket: Ticket, challenge: Challenge, queued: 
     now = deps.clock.now()
     channel, sent_to = challenge.channel, challenge.sent_to
     if queued is None:   # withheld by loop protection (bot/outbox/loops.py): no code went out
-        challenge.status = "withheld"
-        _set(ticket, "pending")
+        update_row(session, challenge, status="withheld")
+        _set(session, ticket, "pending")
         audit.record(session, now, "verification.code_withheld", ticket_id=ticket.id, actor=actor,
                      challenge_id=challenge.id, channel=channel,
                      note="the code was withheld: staff resend it (verify --resend-code) or decide")
         return None
-    _set(ticket, CHALLENGED, waiting_on="requester")
+    _set(session, ticket, CHALLENGED, waiting_on="requester")
     audit.record(session, now, "verification.challenged", ticket_id=ticket.id, actor=actor, channel=channel,
                  sent_to=mask_phone(sent_to) if channel == "sms" else sent_to, challenge_id=challenge.id,
                  expires_at=challenge.expires_at)
@@ -162,11 +174,10 @@ def _check_code(session: Session, ctx: MessageContext, deps: Services) -> None:
         audit.record(session, now, "verification.code_rejected", reason="reply from another address",
                      sender=msg.from_address, **event)
     elif now > challenge.expires_at:
-        challenge.status = "expired"
+        update_row(session, challenge, status="expired")
         audit.record(session, now, "verification.code_rejected", reason="expired", **event)
     else:
         _try_codes(session, ctx, deps, challenge, codes, event)
-    session.add(challenge)
 
 
 def _try_codes(session: Session, ctx: MessageContext, deps: Services, challenge: Challenge, codes: list[str],
@@ -175,20 +186,19 @@ def _try_codes(session: Session, ctx: MessageContext, deps: Services, challenge:
     ticket, now = ctx.ticket, deps.clock.now()
     for code in codes:
         if code_matches(code, challenge.salt, challenge.code_hash):
-            challenge.status = "used"
-            _set(ticket, VERIFIED)
-            ticket.verified_address = challenge.reply_from
+            update_row(session, challenge, status="used")
+            _set(session, ticket, VERIFIED, verified_address=challenge.reply_from)
             audit.record(session, now, "verification.verified", method=f"code by {challenge.channel}",
                          account_id=challenge.account_id, **event)
             create_draft(session, ticket, deps)
             return
-        challenge.attempts += 1
+        update_row(session, challenge, attempts=challenge.attempts + 1)
         locked = challenge.attempts >= deps.settings.verification.max_attempts
         audit.record(session, now, "verification.code_rejected", reason="wrong code",
                      attempts=challenge.attempts, locked=locked, **event)
         if locked:
-            challenge.status = "locked"
-            ticket.waiting_on = "staff"  # no new code on demand: staff resend one or decide
+            update_row(session, challenge, status="locked")
+            update_row(session, ticket, waiting_on="staff")  # no new code on demand: staff resend one or decide
             return
 
 
@@ -199,13 +209,13 @@ def decide_manually(session: Session, ticket: Ticket, deps: Services, *, actor: 
     if not refuse and not ticket.account_id:
         raise ValueError("no account is matched to this ticket: name it (--account ID)")
     now = deps.clock.now()
-    _set(ticket, REFUSED if refuse else VERIFIED)
+    _set(session, ticket, REFUSED if refuse else VERIFIED)
     if not refuse and not ticket.verified_address:
         account = deps.accounts(session).get(ticket.account_id)
         registered = account.emails if account else ()
         # Substantive replies go to a registered address unless the requester wrote from one.
-        ticket.verified_address = ticket.requester if ticket.requester in registered or not registered else registered[0]
-    session.add(ticket)
+        update_row(session, ticket, verified_address=ticket.requester if ticket.requester in registered
+                   or not registered else registered[0])
     audit.record(session, now, "verification.refused" if refuse else "verification.verified", ticket_id=ticket.id,
                  actor=actor, method="manual", reason=reason.strip(), account_id=ticket.account_id)
     recompute_due(session, ticket, deps.settings, now, actor=actor)
@@ -213,5 +223,5 @@ def decide_manually(session: Session, ticket: Ticket, deps: Services, *, actor: 
         create_draft(session, ticket, deps, actor=actor)
 
 
-def _set(ticket: Ticket, state: str, *, waiting_on: str | None = None) -> None:
-    ticket.verification, ticket.waiting_on = state, waiting_on
+def _set(session: Session, ticket: Ticket, state: str, *, waiting_on: str | None = None, **more: object) -> None:
+    update_row(session, ticket, verification=state, waiting_on=waiting_on, **more)

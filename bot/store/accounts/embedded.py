@@ -28,6 +28,7 @@ def _account(row) -> Account:
 # Built once, run as plain SQL for every request that looks for its account (no ORM objects needed).
 _RECORD = AccountRecord.__table__
 _BY_EMAIL = select(_RECORD).join(AccountEmail.__table__).where(AccountEmail.email == bindparam("value"))
+_ACCOUNT_ROWS = (AccountRecord, AccountEmail)
 _BY = {column: select(_RECORD).where(_RECORD.c[column] == bindparam("value"))
        for column in ("phone", "nickname", "account_id")}
 
@@ -39,8 +40,12 @@ class EmbeddedAccountSource:
     session: Session
 
     def _find(self, statement, value: str) -> list[Account]:
-        self.session.flush()   # what the session holds unwritten counts, as an ORM query would see it
-        rows = self.session.connection().execute(statement, {"value": value})
+        session = self.session
+        # Account rows the session holds unwritten count, as an ORM query would see them; the rest
+        # (e.g. intake's message, written after its ticket) is none of this query's business.
+        if any(isinstance(row, _ACCOUNT_ROWS) for row in (*session.new, *session.dirty)):
+            session.flush()
+        rows = session.connection().execute(statement, {"value": value})
         return sorted((_account(r) for r in rows), key=lambda a: a.account_id)
 
     def by_email(self, email: str) -> list[Account]:
