@@ -92,8 +92,8 @@ def add_row(session: Session, *, now: datetime, unless_over: int | None = None,
     column loaded (to change it, load it). One INSERT, without flushing the rest of the session: the
     rows an hourly limit counts are in the database as soon as they are queued.
 
-    With `unless_over`, nothing is written (None is returned) if the address is suppressed or was
-    sent that many automatic mails in the last hour (bot.outbox.loops)."""
+    With `unless_over`, nothing is written (None is returned) if the address is suppressed or has
+    that many automatic mails queued to it within the last hour (bot.outbox.loops)."""
     values.update(status="pending", attempts=0, next_attempt_at=now, created_at=now, last_error=None, sent_at=None,
                   claim_token=None, send_started_at=None)
     connection = session.connection()
