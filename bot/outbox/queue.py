@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from sqlalchemy import bindparam, insert, inspect
+from sqlalchemy import bindparam, insert, inspect, literal_column
 from sqlalchemy.orm import configure_mappers, make_transient_to_detached
 from sqlmodel import Session, func, select
 
@@ -40,13 +40,10 @@ def queue_mail(
     `ticket` is None for mail about many tickets (reminders, digests), listed in `about`.
     Automatic mail (bot.outbox.loops) over the per-address limit, or to a suppressed address, is not queued:
     None is returned and a "mail.withheld" event says why."""
+    limit = None
     if is_automatic(kind, actor):
         to = to.strip().lower()  # the form the limits and the suppression list count by
-        if reason := _withhold_reason(session, settings, now, to):
-            audit.record(session, now, "mail.withheld", ticket_id=ticket.id if ticket else None, actor=actor,
-                         kind=kind, to=to, reason=reason)
-            log.warning("automatic %s mail withheld: %s", kind, reason)  # the reason names no address
-            return None
+        limit = settings.loops.per_address_per_hour
     smtp = settings.smtp
     message_id = new_message_id(smtp.from_address)
     if ticket is not None and ticket.reference not in subject:
@@ -58,23 +55,57 @@ def queue_mail(
     )
     ticket_id = ticket.id if ticket is not None else None
     row = add_row(session, ticket_id=ticket_id, kind=kind, to_address=to, subject=subject, message_id=message_id,
-                  raw=raw, now=now)
+                  raw=raw, now=now, unless_over=limit)
+    if row is None:   # withheld: the facts are read again, only now, to say why
+        reason = _withhold_reason(session, limit, now, to) or "suppressed or over the limit while it was queued"
+        audit.record(session, now, "mail.withheld", ticket_id=ticket_id, actor=actor, kind=kind, to=to,
+                     reason=reason)
+        log.warning("automatic %s mail withheld: %s", kind, reason)  # the reason names no address
+        return None
     audit.record(session, now, "mail.queued", ticket_id=ticket_id, actor=actor, kind=kind, outbox_id=row.id,
                  message_id=message_id, **({"to": to, "tickets": list(about[:200])} if about else {}))
     return row
 
 
-_INSERT = insert(OutboxMessage.__table__)
+_OUTBOX = OutboxMessage.__table__
+_INSERT = insert(_OUTBOX)
 _MAPPER = inspect(OutboxMessage)
+# The kinds written into the statement: an IN list of parameters is rebuilt at every execution.
+_AUTOMATIC = _OUTBOX.c.kind.in_([literal_column(f"'{kind}'") for kind in AUTOMATIC_KINDS])
+_recent_to_address = select(func.count()).select_from(_OUTBOX).where(
+    _AUTOMATIC, _OUTBOX.c.created_at > bindparam("since"),
+    _OUTBOX.c.to_address == bindparam("address")).scalar_subquery()
+_suppressed = select(SuppressedAddress.reason).where(SuppressedAddress.address == bindparam("address"))
+# Automatic mail: the row is written only if loop protection lets it go, the check and the write
+# one statement (#16: a query before each INSERT cost as much as the INSERT). Built once.
+_ROW_COLUMNS = [column for column in _OUTBOX.c if column.name != "id"]
+_INSERT_UNLESS_WITHHELD = insert(_OUTBOX).from_select(
+    [column.name for column in _ROW_COLUMNS],
+    select(*(bindparam(column.name, type_=column.type) for column in _ROW_COLUMNS)).where(
+        ~_suppressed.exists(), _recent_to_address < bindparam("limit")),
+).returning(_OUTBOX.c.id)
 
 
-def add_row(session: Session, *, now: datetime, **values: object) -> OutboxMessage:
+def add_row(session: Session, *, now: datetime, unless_over: int | None = None,
+            **values: object) -> OutboxMessage | None:
     """Insert one pending outbox row at once, in the session's transaction; return it detached, every
     column loaded (to change it, load it). One INSERT, without flushing the rest of the session: the
-    rows an hourly limit counts are in the database as soon as they are queued."""
+    rows an hourly limit counts are in the database as soon as they are queued.
+
+    With `unless_over`, nothing is written (None is returned) if the address is suppressed or has
+    that many automatic mails queued to it within the last hour (bot.outbox.loops)."""
     values.update(status="pending", attempts=0, next_attempt_at=now, created_at=now, last_error=None, sent_at=None,
                   claim_token=None, send_started_at=None)
-    values["id"] = session.connection().execute(_INSERT, values).inserted_primary_key[0]
+    connection = session.connection()
+    if unless_over is None:
+        values["id"] = connection.execute(_INSERT, values).inserted_primary_key[0]
+    else:
+        row_id = connection.execute(_INSERT_UNLESS_WITHHELD, {
+            **values, "address": values["to_address"], "since": window_start(now), "limit": unless_over,
+        }).scalar()
+        if row_id is None:
+            return None
+        values["id"] = row_id
     if not _MAPPER.configured:
         configure_mappers()
     # Built as the ORM builds a row it loads (a model's __init__ costs ten times as much). Not added
@@ -85,23 +116,16 @@ def add_row(session: Session, *, now: datetime, **values: object) -> OutboxMessa
     return row
 
 
-# Both facts in one round trip, the statement built once: this runs for every automatic mail.
-_WITHHOLD_FACTS = select(
-    select(SuppressedAddress.reason).where(SuppressedAddress.address == bindparam("address")).scalar_subquery(),
-    select(func.count()).select_from(OutboxMessage).where(
-        OutboxMessage.kind.in_(AUTOMATIC_KINDS), OutboxMessage.created_at > bindparam("since"),
-        OutboxMessage.to_address == bindparam("address")).scalar_subquery(),
-)
+# Both facts in one round trip, the statement built once; read only for mail that was withheld.
+_WITHHOLD_FACTS = select(_suppressed.scalar_subquery(), _recent_to_address)
 
 
-def _withhold_reason(session: Session, settings: Settings, now: datetime, address: str) -> str | None:
+def _withhold_reason(session: Session, limit: int, now: datetime, address: str) -> str | None:
     # On the session's connection, so without autoflush: what this counts is already in the database
-    # (add_row inserts each row at once; suppress() flushes), and flushing the ticket's pending
-    # changes here would cost a round trip for nothing.
+    # (add_row inserts each row at once; suppress() flushes).
     reason, count = session.connection().execute(
         _WITHHOLD_FACTS, {"address": address, "since": window_start(now)}).one()
-    return withhold_reason(suppressed=reason, to_address_recently=count,
-                           per_address_per_hour=settings.loops.per_address_per_hour)
+    return withhold_reason(suppressed=reason, to_address_recently=count, per_address_per_hour=limit)
 
 
 def waiting_mail(session: Session) -> tuple[int, int]:

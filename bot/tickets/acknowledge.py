@@ -14,13 +14,12 @@ def queue_acknowledgement(session: Session, ctx: MessageContext, deps: Services)
     """The acknowledgement; it carries the one-time code or the account question when verification set one."""
     settings, ticket, msg = deps.settings, ctx.ticket, ctx.parsed
     code = ctx.ack_code[1] if ctx.ack_code else ""
-    mail = deps.renderer.render(
-        "ack", ticket.language,
-        reference=ticket.reference, kind=ticket.kind, original_subject=msg.normalized_subject,
-        received_date=local_date(ticket.received_at, settings.sla),
-        due_date=local_date(ticket.due_at, settings.sla),
-        timezone=settings.sla.timezone, sla_days=settings.sla.days, name=msg.from_name.strip(),
-        code=code, hours=settings.verification.code_ttl_hours, ask_account=ctx.ack_asks_account,
+    fields = {"reference": ticket.reference, "original_subject": msg.normalized_subject,
+              "received_date": local_date(ticket.received_at, settings.sla),
+              "due_date": local_date(ticket.due_at, settings.sla), "name": msg.from_name.strip(), "code": code}
+    mail = deps.renderer.render_filled(
+        "ack", ticket.language, fields, kind=ticket.kind, timezone=settings.sla.timezone, sla_days=settings.sla.days,
+        hours=settings.verification.code_ttl_hours, ask_account=ctx.ack_asks_account,
     )
     return queue_mail(
         session, settings=settings, now=deps.clock.now(), ticket=ticket, kind=ACK_WITH_CODE if code else "ack",
