@@ -44,6 +44,8 @@ CHINESE_CUES = {
 CHINESE_CUES_AT = {}
 for _cue in sorted(CHINESE_CUES, key=len, reverse=True):
     CHINESE_CUES_AT.setdefault(_cue[0], []).append(_cue)
+CUE_STARTS = frozenset(ENGLISH_CUES) | frozenset(CHINESE_CUES_AT)
+CONTRACTED_NEGATION = ("n't", "n’t")
 CUE_WINDOW = 6
 CUE_SEPARATOR = "¦"
 
@@ -59,7 +61,7 @@ def _cue_at(tokens: list[str], i: int) -> tuple[str, int] | None:
     token = tokens[i]
     if token in ENGLISH_CUES:
         return ENGLISH_CUES[token], 1
-    if token.endswith(("n't", "n’t")):
+    if token.endswith(CONTRACTED_NEGATION):
         return NEGATION, 1
     for cue in CHINESE_CUES_AT.get(token, ()):
         if len(cue) == 1 or "".join(tokens[i:i + len(cue)]) == cue:
@@ -69,15 +71,17 @@ def _cue_at(tokens: list[str], i: int) -> tuple[str, int] | None:
 
 def cue_scopes(tokens: list[str]) -> list[str]:
     """Marked copies of the tokens each negation or question cue reaches."""
-    marked, i = [], 0
-    while i < len(tokens):
+    marked, resume = [], 0
+    for i, token in enumerate(tokens):
+        # Most tokens open no cue: the set lookup spares them _cue_at's call.
+        if i < resume or (token not in CUE_STARTS and not token.endswith(CONTRACTED_NEGATION)):
+            continue
         found = _cue_at(tokens, i)
         if found is None:
-            i += 1
             continue
         marker, length = found
-        i += length
-        for token in tokens[i:i + CUE_WINDOW]:
+        resume = i + length
+        for token in tokens[resume:resume + CUE_WINDOW]:
             if token in CLAUSE_BREAKS:
                 break
             marked.append(marker + token)
@@ -114,11 +118,22 @@ class TrainedClassifier:
     def __init__(self, model_path: Path | str = MODEL_DIR, threshold: float = THRESHOLD,
                  calibrated: bool = True, hybrid: bool = True):
         self.nlp = spacy.load(model_path)
+        # The pipeline is this one textcat: classify runs it on the tokenizer's doc itself,
+        # without nlp()'s per-call checks and the doc.cats it would write for us to read back.
+        (_, self.textcat), = self.nlp.pipeline
+        # The bag of words reads each token's ORTH only: the lexical attributes (shape,
+        # like_num, stop word...) spaCy works out for every unseen word go unread.
+        self.nlp.vocab.lex_attr_getters = {}
         self.threshold = threshold
         # Raw scores are not shares of right answers; the model's calibration map makes them so.
         self.calibration = Calibration.load(model_path) if calibrated else None
         # Evidence the bag of words misses (bot.classify.signals) takes precedence over it.
         self.hybrid = hybrid
+
+    def _scores(self, texts: list[str]) -> list[dict[str, float]]:
+        """The model's score a label for each prepared text, as nlp(text).cats holds them."""
+        rows = self.textcat.predict([self.nlp.make_doc(text) for text in texts])
+        return [dict(zip(self.textcat.labels, row)) for row in rows.tolist()]
 
     def _decide(self, scores: dict[str, float], text: str, language: str) -> Classification:
         if self.hybrid:
@@ -129,13 +144,13 @@ class TrainedClassifier:
     def classify(self, subject: str, body: str) -> Classification:
         subject, body = subject or "", body or ""
         text = prepare(subject, body)
-        return self._decide(dict(self.nlp(text).cats), text, detect_language(f"{subject}\n{body}"))
+        return self._decide(self._scores([text])[0], text, detect_language(f"{subject}\n{body}"))
 
     def classify_many(self, messages: Iterable[tuple[str, str]],
                       batch_size: int = 256) -> list[Classification]:
         """classify() for many (subject, body) pairs at once, which is faster."""
         messages = [(subject or "", body or "") for subject, body in messages]
         texts = [prepare(s, b) for s, b in messages]
-        docs = self.nlp.pipe(texts, batch_size=batch_size)
-        return [self._decide(dict(doc.cats), text, detect_language(f"{s}\n{b}"))
-                for (s, b), text, doc in zip(messages, texts, docs)]
+        scores = [row for n in range(0, len(texts), batch_size) for row in self._scores(texts[n:n + batch_size])]
+        return [self._decide(row, text, detect_language(f"{s}\n{b}"))
+                for (s, b), text, row in zip(messages, texts, scores)]
