@@ -74,13 +74,10 @@ def cue_scopes(tokens: list[str]) -> list[str]:
     marked, resume = [], 0
     for i, token in enumerate(tokens):
         # Most tokens open no cue: the set lookup spares them _cue_at's call.
-        if i < resume or (token not in CUE_STARTS and not token.endswith(CONTRACTED_NEGATION)):
+        if (i < resume or (token not in CUE_STARTS and not token.endswith(CONTRACTED_NEGATION))
+                or (found := _cue_at(tokens, i)) is None):
             continue
-        found = _cue_at(tokens, i)
-        if found is None:
-            continue
-        marker, length = found
-        resume = i + length
+        marker, resume = found[0], i + found[1]
         for token in tokens[resume:resume + CUE_WINDOW]:
             if token in CLAUSE_BREAKS:
                 break
@@ -118,11 +115,9 @@ class TrainedClassifier:
     def __init__(self, model_path: Path | str = MODEL_DIR, threshold: float = THRESHOLD,
                  calibrated: bool = True, hybrid: bool = True):
         self.nlp = spacy.load(model_path)
-        # The pipeline is this one textcat: classify runs it on the tokenizer's doc itself,
-        # without nlp()'s per-call checks and the doc.cats it would write for us to read back.
+        # The one component, run on the tokenizer's doc: nlp() adds per-call checks and doc.cats.
         (_, self.textcat), = self.nlp.pipeline
-        # The bag of words reads each token's ORTH only: the lexical attributes (shape,
-        # like_num, stop word...) spaCy works out for every unseen word go unread.
+        # The bag of words reads ORTH only: spaCy's lexical attributes of each new word go unread.
         self.nlp.vocab.lex_attr_getters = {}
         self.threshold = threshold
         # Raw scores are not shares of right answers; the model's calibration map makes them so.
@@ -130,10 +125,9 @@ class TrainedClassifier:
         # Evidence the bag of words misses (bot.classify.signals) takes precedence over it.
         self.hybrid = hybrid
 
-    def _scores(self, texts: list[str]) -> list[dict[str, float]]:
-        """The model's score a label for each prepared text, as nlp(text).cats holds them."""
-        rows = self.textcat.predict([self.nlp.make_doc(text) for text in texts])
-        return [dict(zip(self.textcat.labels, row)) for row in rows.tolist()]
+    def _scores(self, text: str) -> dict[str, float]:
+        """The model's score a label for a prepared text, as nlp(text).cats holds them."""
+        return dict(zip(self.textcat.labels, self.textcat.predict([self.nlp.make_doc(text)]).tolist()[0]))
 
     def _decide(self, scores: dict[str, float], text: str, language: str) -> Classification:
         if self.hybrid:
@@ -144,13 +138,13 @@ class TrainedClassifier:
     def classify(self, subject: str, body: str) -> Classification:
         subject, body = subject or "", body or ""
         text = prepare(subject, body)
-        return self._decide(self._scores([text])[0], text, detect_language(f"{subject}\n{body}"))
+        return self._decide(self._scores(text), text, detect_language(f"{subject}\n{body}"))
 
     def classify_many(self, messages: Iterable[tuple[str, str]],
                       batch_size: int = 256) -> list[Classification]:
         """classify() for many (subject, body) pairs at once, which is faster."""
         messages = [(subject or "", body or "") for subject, body in messages]
         texts = [prepare(s, b) for s, b in messages]
-        scores = [row for n in range(0, len(texts), batch_size) for row in self._scores(texts[n:n + batch_size])]
-        return [self._decide(row, text, detect_language(f"{s}\n{b}"))
-                for (s, b), text, row in zip(messages, texts, scores)]
+        docs = self.nlp.pipe(texts, batch_size=batch_size)
+        return [self._decide(dict(doc.cats), text, detect_language(f"{s}\n{b}"))
+                for (s, b), text, doc in zip(messages, texts, docs)]

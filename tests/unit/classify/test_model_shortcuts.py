@@ -32,7 +32,7 @@ def test_scores_and_results_are_those_of_the_whole_pipeline_call(classifier, mes
     for subject, body in messages:
         text = prepare(subject, body)
         cats = dict(pipeline(text).cats)
-        assert classifier._scores([text])[0] == cats
+        assert classifier._scores(text) == cats
         expected = classifier._decide(cats, text, classifier.classify(subject, body).language)
         assert classifier.classify(subject, body) == expected
 
