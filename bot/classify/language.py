@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import re
+from collections import Counter
 from functools import cache
 from pathlib import Path
 
@@ -52,23 +53,28 @@ def _spacy_stop_words(code: str) -> frozenset[str]:
 
 
 @cache
-def _stop_words() -> tuple[frozenset[str], dict[str, frozenset[str]]]:
+def _stop_words() -> tuple[frozenset[str], frozenset[str], dict[str, tuple[str, ...]]]:
+    """English stop words, every foreign one, and each foreign-only word's languages."""
     english = _spacy_stop_words("en")
     foreign = {code: _spacy_stop_words(code) for code in FOREIGN_STOP_WORD_LANGUAGES}
-    return english, foreign
+    own: dict[str, tuple[str, ...]] = {}
+    for code, stops in foreign.items():
+        for word in stops - english:
+            own[word] = (*own.get(word, ()), code)
+    return english, frozenset().union(*foreign.values()), own
 
 
 def _looks_english(words: list[str]) -> bool:
     """No other language has more function words of its own (those not shared
     with English, such as "je", "ich", "mi") than English has in all."""
-    english, foreign = _stop_words()
+    english, any_foreign, own = _stop_words()
     lowered = [word.lower() for word in words]
-    if not any(word in english for word in lowered):
+    ours = sum(word in english for word in lowered)
+    if not ours:
         # Terse ASCII text ("Delete account") has no function words at all.
-        return not any(word in stops for word in lowered for stops in foreign.values())
-    ours = sum(1 for word in lowered if word in english)
-    return all(sum(1 for word in lowered if word in stops and word not in english) <= ours
-               for stops in foreign.values())
+        return not any(word in any_foreign for word in lowered)
+    theirs = Counter(code for word in lowered for code in own.get(word, ()))
+    return all(count <= ours for count in theirs.values())
 
 
 def detect_language(text: str) -> str:
@@ -80,10 +86,17 @@ def detect_language(text: str) -> str:
     ASCII French, German, Spanish... are "other".  Use reply_language() to pick
     the language of an answer.
     """
-    text = ADDRESS.sub(" ", LONG_RUN.sub(" ", text[:MAX_CHARS]))
+    text = LONG_RUN.sub(" ", text[:MAX_CHARS])
+    if "@" in text or "://" in text or "www." in text:   # nothing else ADDRESS can match
+        text = ADDRESS.sub(" ", text)
+    words = WORD.findall(text)
+    if text.isascii():   # most mail: no Han, kana, hangul or accented letter to count
+        return ("en" if _looks_english(words) else "other") if words else "other"
     han = len(HAN.findall(text))
-    kana_hangul = len(KANA.findall(text)) + len(HANGUL.findall(text))
-    words = [word for word in WORD.findall(text) if not HANGUL.search(word)]
+    hangul = len(HANGUL.findall(text))
+    kana_hangul = len(KANA.findall(text)) + hangul
+    if hangul:
+        words = [word for word in words if not HANGUL.search(word)]
     if kana_hangul and kana_hangul >= KANA_HANGUL_SHARE * (han + kana_hangul):
         return "other"
     if not han and not words:
@@ -91,7 +104,7 @@ def detect_language(text: str) -> str:
     if han / (han + len(words)) >= HAN_SHARE_FOR_ZH:
         return "zh"
     letters = "".join(words)
-    foreign_letters = sum(1 for letter in letters if not letter.isascii())
+    foreign_letters = len(letters) - len(letters.encode("ascii", "ignore"))
     if foreign_letters > FOREIGN_LETTER_SHARE * len(letters):
         return "other"
     return "en" if _looks_english(words) else "other"

@@ -44,6 +44,8 @@ CHINESE_CUES = {
 CHINESE_CUES_AT = {}
 for _cue in sorted(CHINESE_CUES, key=len, reverse=True):
     CHINESE_CUES_AT.setdefault(_cue[0], []).append(_cue)
+CUE_STARTS = frozenset(ENGLISH_CUES) | frozenset(CHINESE_CUES_AT)
+CONTRACTED_NEGATION = ("n't", "n’t")
 CUE_WINDOW = 6
 CUE_SEPARATOR = "¦"
 
@@ -59,7 +61,7 @@ def _cue_at(tokens: list[str], i: int) -> tuple[str, int] | None:
     token = tokens[i]
     if token in ENGLISH_CUES:
         return ENGLISH_CUES[token], 1
-    if token.endswith(("n't", "n’t")):
+    if token.endswith(CONTRACTED_NEGATION):
         return NEGATION, 1
     for cue in CHINESE_CUES_AT.get(token, ()):
         if len(cue) == 1 or "".join(tokens[i:i + len(cue)]) == cue:
@@ -69,15 +71,14 @@ def _cue_at(tokens: list[str], i: int) -> tuple[str, int] | None:
 
 def cue_scopes(tokens: list[str]) -> list[str]:
     """Marked copies of the tokens each negation or question cue reaches."""
-    marked, i = [], 0
-    while i < len(tokens):
-        found = _cue_at(tokens, i)
-        if found is None:
-            i += 1
+    marked, resume = [], 0
+    for i, token in enumerate(tokens):
+        # Most tokens open no cue: the set lookup spares them _cue_at's call.
+        if (i < resume or (token not in CUE_STARTS and not token.endswith(CONTRACTED_NEGATION))
+                or (found := _cue_at(tokens, i)) is None):
             continue
-        marker, length = found
-        i += length
-        for token in tokens[i:i + CUE_WINDOW]:
+        marker, resume = found[0], i + found[1]
+        for token in tokens[resume:resume + CUE_WINDOW]:
             if token in CLAUSE_BREAKS:
                 break
             marked.append(marker + token)
@@ -114,11 +115,19 @@ class TrainedClassifier:
     def __init__(self, model_path: Path | str = MODEL_DIR, threshold: float = THRESHOLD,
                  calibrated: bool = True, hybrid: bool = True):
         self.nlp = spacy.load(model_path)
+        # The one component, run on the tokenizer's doc: nlp() adds per-call checks and doc.cats.
+        (_, self.textcat), = self.nlp.pipeline
+        # The bag of words reads ORTH only: spaCy's lexical attributes of each new word go unread.
+        self.nlp.vocab.lex_attr_getters = {}
         self.threshold = threshold
         # Raw scores are not shares of right answers; the model's calibration map makes them so.
         self.calibration = Calibration.load(model_path) if calibrated else None
         # Evidence the bag of words misses (bot.classify.signals) takes precedence over it.
         self.hybrid = hybrid
+
+    def _scores(self, text: str) -> dict[str, float]:
+        """The model's score a label for a prepared text, as nlp(text).cats holds them."""
+        return dict(zip(self.textcat.labels, self.textcat.predict([self.nlp.make_doc(text)]).tolist()[0]))
 
     def _decide(self, scores: dict[str, float], text: str, language: str) -> Classification:
         if self.hybrid:
@@ -129,7 +138,7 @@ class TrainedClassifier:
     def classify(self, subject: str, body: str) -> Classification:
         subject, body = subject or "", body or ""
         text = prepare(subject, body)
-        return self._decide(dict(self.nlp(text).cats), text, detect_language(f"{subject}\n{body}"))
+        return self._decide(self._scores(text), text, detect_language(f"{subject}\n{body}"))
 
     def classify_many(self, messages: Iterable[tuple[str, str]],
                       batch_size: int = 256) -> list[Classification]:

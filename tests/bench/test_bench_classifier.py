@@ -31,13 +31,14 @@ SCRIPT = textwrap.dedent("""
     load = time.perf_counter() - started
     messages = [(m["subject"], m["body"]) for m in map(json.loads, open(sys.argv[1], encoding="utf-8"))]
     messages = (messages * (4000 // len(messages) + 1))[:4000]
-    started = time.perf_counter()
+    # CPU time: neighbours on the shared core stretch the wall clock, not this process's CPU.
+    started = time.process_time()
     for subject, body in messages:
         classifier.classify(subject, body)
-    single = len(messages) / (time.perf_counter() - started)
-    started = time.perf_counter()
+    single = len(messages) / (time.process_time() - started)
+    started = time.process_time()
     classifier.classify_many(messages)
-    batched = len(messages) / (time.perf_counter() - started)
+    batched = len(messages) / (time.process_time() - started)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"load": load, "single": single, "batched": batched, "peak_mb": peak}))
 """)
@@ -52,7 +53,7 @@ def test_classifier_speed_load_time_and_memory():
     figures = json.loads(done.stdout.strip().splitlines()[-1])
     size_mb = sum(p.stat().st_size for p in MODEL_DIR.rglob("*") if p.is_file()) / 2**20
     print(f"\ntrained classifier, one core, held-out messages: load {figures['load']:.2f} s "
-          f"(with spaCy import); {figures['single']:.0f} msg/s one by one, "
+          f"(with spaCy import); {figures['single']:.0f} msg/s of CPU one by one, "
           f"{figures['batched']:.0f} msg/s batched; peak RSS {figures['peak_mb']:.0f} MB; "
           f"model {size_mb:.1f} MB")
     assert figures["load"] < LOAD_SECONDS
