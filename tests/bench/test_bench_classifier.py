@@ -59,3 +59,15 @@ def test_classifier_speed_load_time_and_memory():
     assert figures["load"] < LOAD_SECONDS
     assert figures["single"] >= MESSAGES_PER_SECOND
     assert figures["peak_mb"] < PEAK_MB
+
+
+def test_rule_classifier_load_time():
+    """The pattern rules' load (spaCy blank pipelines and the pattern files), in this process: spaCy is
+    imported already, so this is the rules' own cost; a timed unit test would fail on a busy machine."""
+    import time
+    from bot.classify.rules import RuleClassifier
+    started = time.process_time()
+    RuleClassifier()
+    seconds = time.process_time() - started
+    print(f"\nrule classifier: loaded in {seconds:.2f} s CPU")
+    assert seconds < 1.0

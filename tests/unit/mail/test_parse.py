@@ -270,9 +270,9 @@ def test_reply_parts_are_split():
 
 def test_long_single_line_is_handled_quickly():
     raw = b"Subject: long\n\n" + b"word " * 140_000 + b"\n> quoted\n"
-    started = time.perf_counter()
+    started = time.process_time()
     message = parse_message(raw)
-    assert time.perf_counter() - started < 10
+    assert time.process_time() - started < 10
     assert len(message.new_text) > 600_000
 
 

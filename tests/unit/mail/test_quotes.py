@@ -120,11 +120,11 @@ def read_corpus(relative: str) -> str:
 def test_long_lines_are_linear():
     text = read_corpus("email-reply-parser/email_long_quote.txt")
     pathological = read_corpus("mail-parser-reply/pathological.txt")
-    started = time.perf_counter()
+    started = time.process_time()
     split_reply(text)
     new, quoted, _ = split_reply(pathological)
     split_reply("x" * 700_000 + "\nOn Tue wrote:\n" + ("a " * 300_000))
-    assert time.perf_counter() - started < 5
+    assert time.process_time() - started < 5
     assert "I think you're onto something" in new and "reference sequence" in quoted
 
 
