@@ -114,7 +114,7 @@ class SlaSettings(SlaRules):
 
 class TicketSettings(Section):
     reference_prefix: str = Field("ESL", pattern=r"^[A-Z][A-Z0-9]{0,9}$")
-    triage_threshold: float = Field(0.8, ge=0, le=1)
+    triage_threshold: float = Field(0.85, ge=0, le=1)
     # Same requester, same kind, open ticket received within this many days: linked (0: off).
     duplicate_window_days: int = Field(30, ge=0, le=3650)
 

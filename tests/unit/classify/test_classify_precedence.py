@@ -11,8 +11,9 @@ from bot.classify.loading import load_classifier
 from bot.classify.model import prepare
 from bot.classify.signals import read_signals
 from bot.mail.text import classifier_input
+from bot.config import TicketSettings
 
-TRIAGE = 0.8   # config.example.toml's tickets.triage_threshold
+TRIAGE = TicketSettings().triage_threshold   # the default, as config.example.toml documents it
 
 
 @pytest.fixture(scope="module")

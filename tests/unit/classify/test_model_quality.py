@@ -26,11 +26,11 @@ LANGUAGE_FLOORS = {"en": 0.905, "zh": 0.94}
 # the training data): macro-F1 0.963, en 0.966, zh 0.961.
 FRESH_MACRO_F1_FLOOR = 0.945
 FRESH_LANGUAGE_FLOORS = {"en": 0.96, "zh": 0.955}
-# At the default triage threshold ([tickets] triage_threshold, 0.8): share handled without triage and share right among
-# them; held-out 0.877 / 0.965 (the held-out split now holds 129 mails in other languages, the
-# hardest, against 64 before), fresh 0.926 / 0.989.
+# At the default triage threshold ([tickets] triage_threshold, 0.85): share handled without triage and share right
+# among them; held-out 0.796 / 0.976 (the held-out split now holds 129 mails in other languages, the
+# hardest, against 64 before), fresh 0.866 / 1.000.
 TRIAGE_THRESHOLD = TicketSettings().triage_threshold
-COVERAGE_FLOORS = {"heldout": (0.85, 0.96), "fresh": (0.90, 0.98), "public": (0.55, 0.95)}
+COVERAGE_FLOORS = {"heldout": (0.78, 0.97), "fresh": (0.85, 0.98), "public": (0.55, 0.95)}
 # Letters written by others (classifiers/README.md credits them), held out by whole source:
 # 13 of 17 right (0.765); at the triage threshold 10 handled (0.588), all of them right.
 PUBLIC_ACCURACY_FLOOR = 0.75
