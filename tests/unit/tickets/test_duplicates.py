@@ -5,7 +5,6 @@ import json
 from datetime import timedelta
 from email import message_from_bytes, policy
 
-import pytest
 from sqlmodel import Session, select
 
 from bot.store.models import AuditEvent, Challenge, InboundMessage, Ticket
@@ -18,11 +17,6 @@ DELETE = ("Delete my account", "I no longer use ESL. Please delete my account an
 DELETE_AGAIN = ("Delete my account!!", "Why is my account still there? Please erase my account and my data.")
 COPY = ("Copy of my data", "Please send me a copy of all the personal information you hold about me.")
 DELETE_ZH = ("注销账号", "我已经不再使用了，请注销我的账号并删除我的个人信息。")
-
-
-@pytest.fixture
-def flow(engine, clock, tmp_path):
-    return Flow(make_app(engine, clock, tmp_path))
 
 
 def _send(flow, sender, request, n, **headers):

@@ -1,17 +1,11 @@
 """A new request's rows as written: the reference in the ticket's own INSERT, the account match in it too."""
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import event, text
 from sqlmodel import Session, select
 
 from bot.store.models import Ticket
-from tests.support.pipeline_flow import Flow, mail, make_app
-
-
-@pytest.fixture
-def flow(engine, clock, tmp_path):
-    return Flow(make_app(engine, clock, tmp_path))
+from tests.support.pipeline_flow import mail
 
 
 def _tickets(flow) -> list[Ticket]:

@@ -1,19 +1,13 @@
 """Only the requester can change their request: third parties on a thread never feed drafts, details or codes."""
 from __future__ import annotations
 
-import pytest
 from sqlmodel import Session, select
 
 from bot.store.models import Draft, InboundMessage, Ticket
-from tests.support.pipeline_flow import TRUSTED_PASS, Flow, mail, make_app
+from tests.support.pipeline_flow import TRUSTED_PASS, mail
 
 CORRECTION = ("Wrong phone", "My phone number is wrong, please change it to 13911112222.")
 PLANT = "Please change my email to evil@attacker.test and my phone to 13055556666."
-
-
-@pytest.fixture
-def flow(engine, clock, tmp_path):
-    return Flow(make_app(engine, clock, tmp_path))
 
 
 def _drafts(flow) -> list[Draft]:
