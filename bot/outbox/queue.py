@@ -11,7 +11,7 @@ from sqlmodel import Session, func, select
 from bot.store import audit
 from bot.config import Settings
 from bot.outbox.loops import AUTOMATIC_KINDS, is_automatic, window_start, withhold_reason
-from bot.mail.compose import compose, new_message_id
+from bot.mail.compose import OutgoingMail, compose, new_message_id
 from bot.store.models import OutboxMessage, SuppressedAddress, Ticket
 
 log = logging.getLogger(__name__)
@@ -48,11 +48,11 @@ def queue_mail(
     message_id = new_message_id(smtp.from_address)
     if ticket is not None and ticket.reference not in subject:
         subject = f"[{ticket.reference}] {subject}"  # every mail about a ticket carries its reference
-    raw = compose(
+    raw = compose(OutgoingMail(
         from_address=smtp.from_address, from_name=smtp.from_name, to=to, subject=subject, text=text,
         message_id=message_id, date=now, in_reply_to=in_reply_to, references=references,
         auto_submitted=auto_submitted, kind=kind, attachments=attachments, html=html,
-    )
+    ))
     ticket_id = ticket.id if ticket is not None else None
     row = add_row(session, ticket_id=ticket_id, kind=kind, to_address=to, subject=subject, message_id=message_id,
                   raw=raw, now=now, unless_over=limit)

@@ -9,7 +9,7 @@ from sqlmodel import Session, select
 
 from bot.clock import FixedClock
 from bot.config import Settings, SmtpSettings
-from bot.mail.compose import compose
+from bot.mail.compose import OutgoingMail, compose
 from bot.mail.render import MailRenderer
 from bot.mail.sink import SmtpSink
 from bot.outbox.queue import queue_mail
@@ -49,9 +49,9 @@ def test_queue_and_send_throughput(tmp_path, smtp):
 
     composing = time.thread_time()
     for ticket, subject, text in mails:
-        compose(from_address="support@esl.example", from_name="ESL Privacy", to=ticket.requester, subject=subject,
-                text=text, message_id="<x@esl.example>", date=NOW, in_reply_to="<in@example.org>",
-                references=("<r1@example.org>",), kind="ack")
+        compose(OutgoingMail(from_address="support@esl.example", from_name="ESL Privacy", to=ticket.requester,
+                             subject=subject, text=text, message_id="<x@esl.example>", date=NOW,
+                             in_reply_to="<in@example.org>", references=("<r1@example.org>",), kind="ack"))
     composing = time.thread_time() - composing
 
     queueing = 0.0

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta, timezone
 
 from hypothesis import example, given, settings, strategies as st
 
-from bot.mail.compose import compose, compose_mime
+from bot.mail.compose import OutgoingMail, compose, compose_mime
 
 WORDS = st.sampled_from(["We", "have", "received", "your", "request", "删除", "我的", "个人信息", "[ESL-000123]",
                          "Re:", "=?utf-8?q?x?=", "(note)", "a@b.example", "\"quoted\"", "Ünïcode", "x" * 90,
@@ -29,7 +29,7 @@ def both(**mail) -> tuple[object, object]:
 
 def _outcome(way, mail) -> object:
     try:
-        return way(**mail)
+        return way(OutgoingMail(**mail))
     except ValueError as exc:
         return type(exc)
 
@@ -59,7 +59,7 @@ def test_direct_composition_matches_email_message(from_name, to, subject, lines,
 def test_html_attachments_and_international_addresses_still_compose():
     mail = dict(from_address="support@esl.example", from_name="ESL", subject="s", text="t\n",
                 message_id="<m@esl.example>", date=datetime(2026, 11, 24, tzinfo=timezone.utc))
-    assert compose(to="王@例子.中国", **mail) == compose_mime(to="王@例子.中国", **mail)
-    with_parts = compose(to="a@b.example", html="<p>t</p>", attachments=(("a.json", "application/json", b"{}"),),
-                         **mail)
+    assert compose(OutgoingMail(to="王@例子.中国", **mail)) == compose_mime(OutgoingMail(to="王@例子.中国", **mail))
+    with_parts = compose(OutgoingMail(to="a@b.example", html="<p>t</p>",
+                                      attachments=(("a.json", "application/json", b"{}"),), **mail))
     assert b"multipart/mixed" in with_parts and b"text/html" in with_parts and b'filename="a.json"' in with_parts

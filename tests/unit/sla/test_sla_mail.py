@@ -6,7 +6,7 @@ from email import message_from_bytes, policy
 
 from sqlmodel import Session, select
 
-from bot.mail.compose import compose
+from bot.mail.compose import OutgoingMail, compose
 from bot.store.models import AuditEvent
 from bot.outbox.queue import queue_mail
 from tests.unit.sla.test_sla_support import sla_settings
@@ -21,13 +21,13 @@ def _parse(raw: bytes):
 
 
 def test_without_html_the_message_is_single_part_text():
-    msg = _parse(compose(**BASE))
+    msg = _parse(compose(OutgoingMail(**BASE)))
     assert msg.get_content_type() == "text/plain" and not msg.is_multipart()
     assert msg.get_content().splitlines() == ["plain 你好"]  # CRLF on the wire
 
 
 def test_html_makes_multipart_alternative_with_text_first():
-    msg = _parse(compose(**BASE, html="<p>rich 你好</p>"))
+    msg = _parse(compose(OutgoingMail(**BASE, html="<p>rich 你好</p>")))
     assert msg.get_content_type() == "multipart/alternative"
     plain, rich = msg.iter_parts()
     assert (plain.get_content_type(), rich.get_content_type()) == ("text/plain", "text/html")
@@ -35,7 +35,7 @@ def test_html_makes_multipart_alternative_with_text_first():
 
 
 def test_html_and_attachments_together():
-    msg = _parse(compose(**BASE, html="<p>x</p>", attachments=(("a.json", "application/json", b"{}"),)))
+    msg = _parse(compose(OutgoingMail(**BASE, html="<p>x</p>", attachments=(("a.json", "application/json", b"{}"),))))
     assert msg.get_content_type() == "multipart/mixed"
     assert [p.get_content_type() for p in msg.walk()][1:] == ["multipart/alternative", "text/plain", "text/html",
                                                               "application/json"]
