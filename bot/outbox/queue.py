@@ -4,8 +4,8 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from sqlalchemy import bindparam, insert, inspect, literal_column
-from sqlalchemy.orm import configure_mappers, make_transient_to_detached
+from sqlalchemy import bindparam, insert, literal_column
+from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, func, select
 
 from bot.store import audit
@@ -13,6 +13,7 @@ from bot.config import Settings
 from bot.outbox.loops import AUTOMATIC_KINDS, is_automatic, window_start, withhold_reason
 from bot.mail.compose import OutgoingMail, compose, new_message_id
 from bot.store.models import OutboxMessage, SuppressedAddress, Ticket
+from bot.store.rows import new_row
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +70,6 @@ def queue_mail(
 
 _OUTBOX = OutboxMessage.__table__
 _INSERT = insert(_OUTBOX)
-_MAPPER = inspect(OutboxMessage)
 # The kinds written into the statement: an IN list of parameters is rebuilt at every execution.
 _AUTOMATIC = _OUTBOX.c.kind.in_([literal_column(f"'{kind}'") for kind in AUTOMATIC_KINDS])
 _recent_to_address = select(func.count()).select_from(_OUTBOX).where(
@@ -106,12 +106,8 @@ def add_row(session: Session, *, now: datetime, unless_over: int | None = None,
         if row_id is None:
             return None
         values["id"] = row_id
-    if not _MAPPER.configured:
-        configure_mappers()
-    # Built as the ORM builds a row it loads (a model's __init__ costs ten times as much). Not added
-    # to the session: a savepoint rolled back would leave it there, a stale twin of the next row.
-    row = _MAPPER.class_manager.new_instance()
-    row.__dict__.update(values)
+    # Not added to the session: a savepoint rolled back would leave it there, a stale twin of the next row.
+    row = new_row(OutboxMessage, **values)
     make_transient_to_detached(row)
     return row
 
