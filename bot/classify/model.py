@@ -127,7 +127,11 @@ class TrainedClassifier:
 
     def _scores(self, text: str) -> dict[str, float]:
         """The model's score a label for a prepared text, as nlp(text).cats holds them."""
-        return dict(zip(self.textcat.labels, self.textcat.predict([self.nlp.make_doc(text)]).tolist()[0]))
+        # The memory zone forgets the mail's new words afterwards: a bot running for months would
+        # otherwise keep every phone number and address it read in spaCy's StringStore.
+        with self.nlp.memory_zone():
+            scores = self.textcat.predict([self.nlp.make_doc(text)]).tolist()[0]
+        return dict(zip(self.textcat.labels, scores))
 
     def _decide(self, scores: dict[str, float], text: str, language: str) -> Classification:
         if self.hybrid:
@@ -145,6 +149,7 @@ class TrainedClassifier:
         """classify() for many (subject, body) pairs at once, which is faster."""
         messages = [(subject or "", body or "") for subject, body in messages]
         texts = [prepare(s, b) for s, b in messages]
-        docs = self.nlp.pipe(texts, batch_size=batch_size)
-        return [self._decide(dict(doc.cats), text, detect_language(f"{s}\n{b}"))
-                for (s, b), text, doc in zip(messages, texts, docs)]
+        with self.nlp.memory_zone():
+            cats = [dict(doc.cats) for doc in self.nlp.pipe(texts, batch_size=batch_size)]
+        return [self._decide(scores, text, detect_language(f"{s}\n{b}"))
+                for (s, b), text, scores in zip(messages, texts, cats)]

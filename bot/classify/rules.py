@@ -77,8 +77,9 @@ class RuleClassifier:
                 continue
             text = LONG_RUN.sub(" ", text)
             for language, (nlp, matcher) in self.readers.items():
-                doc = nlp.make_doc(text)
-                found += collect(doc, matcher(doc), WINDOWS[language], location)
+                with nlp.memory_zone():   # forget the mail's new words (see model.py)
+                    doc = nlp.make_doc(text)
+                    found += collect(doc, matcher(doc), WINDOWS[language], location)
         return found
 
     def classify(self, subject: str, body: str) -> Classification:

@@ -268,3 +268,14 @@ def test_bad_pattern_lines_are_named(tmp_path, line, complaint):
     folder = write_patterns(tmp_path / "p", [{"comment": "fine"}, line])
     with pytest.raises(ValueError, match=f"en.jsonl:2: .*{complaint}"):
         RuleClassifier(folder)
+
+
+def test_a_long_running_rule_classifier_keeps_no_strings_from_the_mail_it_reads(classifier):
+    # As the trained model (test_model_shortcuts.py): new words must not pile up in spaCy's vocab.
+    def mail(n):
+        return "删除账号", f"Please erase my account zq{n}x{n * 7}, phone 139{n:08d}. 请删除我的账号{n}号。"
+    classifier.classify(*mail(0))
+    sizes = [len(nlp.vocab.strings) for nlp, _ in classifier.readers.values()]
+    results = [classifier.classify(*mail(n)) for n in range(1, 100)]
+    assert [len(nlp.vocab.strings) for nlp, _ in classifier.readers.values()] == sizes
+    assert {r.kind for r in results} == {"deletion"}

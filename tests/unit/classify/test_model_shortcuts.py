@@ -80,3 +80,22 @@ def test_cue_scopes_and_english_test_match_their_plain_definitions(messages):
         assert english == _looks_english_by_counting_each_language(words)
         checked[english] += 1
     assert checked[True] and checked[False]   # both answers were compared
+
+
+def _novel_mail(n: int) -> tuple[str, str]:
+    """A request full of words no model has seen: order numbers, phone numbers, addresses."""
+    return "Delete my account", (f"Order zq{n}x{n * 7} placed from 139{n:08d}, "
+                                 f"my address is user{n}.k{n * 3}@example.com; please erase it all.")
+
+
+def test_a_long_running_classifier_keeps_no_strings_from_the_mail_it_reads(classifier):
+    # spaCy adds every new word to the shared StringStore; a bot that runs for months would keep
+    # every phone number and address it ever read, and grow without bound.
+    strings = classifier.nlp.vocab.strings
+    classifier.classify(*_novel_mail(0))
+    before = len(strings)
+    results = [classifier.classify(*_novel_mail(n)) for n in range(1, 200)]
+    results += classifier.classify_many([_novel_mail(n) for n in range(200, 400)])
+    assert len(strings) == before
+    assert "13900000150" not in strings and "user150.k450" not in strings
+    assert {r.kind for r in results} == {"deletion"}
