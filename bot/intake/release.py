@@ -21,7 +21,7 @@ from bot.store.models import InboundMessage, Ticket
 from bot.mail.context import Location, MessageContext, Quarantine
 from bot.intake.quarantine import database_at_fault, describe_error, storable
 from bot.intake.runner import Pipeline
-from bot.intake.stages import dedup_key
+from bot.intake.stages import NO_USABLE_SENDER, dedup_key
 
 log = logging.getLogger(__name__)
 REASON_LIMIT = 200
@@ -40,13 +40,26 @@ class Released:
     reason: str = ""             # when quarantined again: why
 
 
+def N_(text: str) -> str:
+    """Marks a text for the console's catalogues (bot/web/translations), which translate it when shown."""
+    return text
+
+
+PURGED = N_("Its copy was purged under retention: there is nothing to release.")
+TOO_LARGE = N_("It is over the size limit, so the bot cannot handle it (Why says where the whole message is). "
+               "Handle it by hand, then dismiss it.")
+NO_SENDER = N_("It names no sender the bot can answer, and a release would only quarantine it again. "
+               "If the text shows who wrote it, answer them by hand, then dismiss it.")
+
+
 def release_refusal(*, purged: bool, reason: str | None, size: int, max_bytes: int) -> str | None:
     """Rule: why a quarantined message cannot go through the pipeline again (None: it can)."""
     if purged or not size:
-        return "Its copy was purged under retention: there is nothing to release."
+        return PURGED
     if (reason or "").startswith("too large") or size > max_bytes:
-        return ("It is over the size limit, so the bot cannot handle it (Why says where the whole message is). "
-                "Handle it by hand, then dismiss it.")
+        return TOO_LARGE
+    if (reason or "").startswith(NO_USABLE_SENDER):   # the stored From cannot change
+        return NO_SENDER
     return None
 
 

@@ -79,12 +79,15 @@ def spot_machine_mail(ctx: MessageContext, session: Session, deps: Services) -> 
     ctx.inbound.machine_reason = ctx.machine_reason
 
 
+NO_USABLE_SENDER = "no usable sender"   # how its quarantine reason starts (bot/intake/release.py)
+
+
 def require_sender(ctx: MessageContext, session: Session, deps: Services) -> None:
     """Mail from nobody usable (From empty, undecodable, ambiguous) is kept for staff: no ticket, no mail.
 
     Machine mail needs no sender: it is stored as such and never answered anyway."""
     if not ctx.parsed.from_address and not ctx.machine_reason:
-        raise Quarantine(f"no usable sender: {ctx.parsed.sender_refusal or 'no From address'}")
+        raise Quarantine(f"{NO_USABLE_SENDER}: {ctx.parsed.sender_refusal or 'no From address'}")
 
 
 def thread(ctx: MessageContext, session: Session, deps: Services) -> None:

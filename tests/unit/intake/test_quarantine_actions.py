@@ -144,6 +144,23 @@ def test_a_message_kept_header_only_cannot_be_released_and_the_page_says_why(cli
     assert messages(bot)[0].status == "quarantined" and events(bot, "message.released") == []
 
 
+def test_mail_with_no_usable_sender_cannot_be_released_and_the_page_says_why(client, flow, bot):
+    # Releasing it would only quarantine it again: nobody changes the From of a stored message.
+    nobody = REQUEST.replace(b"From: owner@example.org\r\n", b"From: undisclosed-recipients:;\r\n")
+    assert flow.send(nobody).outcomes == {"quarantined": 1}
+    (row,) = messages(bot)
+    assert row.quarantine_reason.startswith("no usable sender")
+    page = plain(client.get(f"/quarantine/{row.id}").text)
+    assert "Cannot be released" in page and "no sender the bot can answer" in page
+    assert f'action="/quarantine/{row.id}/release"' not in client.get(f"/quarantine/{row.id}").text
+    post(client, f"/quarantine/{row.id}/release")
+    assert "cannot be released" in client.get(f"/quarantine/{row.id}").text
+    assert messages(bot)[0].status == "quarantined" and events(bot, "message.release_failed") == []
+    post(client, "/me/language", language="zh")   # and staff reading Chinese read why in Chinese
+    assert "无法放行：" in client.get(f"/quarantine/{row.id}").text and "放行只会让它再次进入隔离区" in \
+        client.get(f"/quarantine/{row.id}").text
+
+
 def test_dismiss_needs_a_reason_then_leaves_the_list_and_retention_purges_it(client, flow, flaky, bot, clock):
     row = quarantine_one(flow, flaky)
     assert post(client, f"/quarantine/{row.id}/dismiss", reason="   ").headers["location"] == f"/quarantine/{row.id}"
