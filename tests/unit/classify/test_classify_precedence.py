@@ -130,4 +130,4 @@ def test_deleting_outright_outweighs_an_opt_out():
 def test_typographic_apostrophes_are_read_like_straight_ones():
     assert signals("", "I don’t want to delete my account, just the phone number changed.").deletion_doubt
     assert signals("", "Don’t sell or share my personal information.").opt_out
-    assert prepare("Re: data", "I’d like a copy; it’s been a while.") == prepare("Re: data", "I'd like a copy; it's been a while.")
+    assert prepare("", "I’d like a copy; it’s been a while.") == prepare("", "I'd like a copy; it's been a while.")
