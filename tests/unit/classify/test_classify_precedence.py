@@ -125,3 +125,9 @@ def test_deleting_outright_outweighs_an_opt_out():
     assert not signals("", "Unsubscribing is not enough, please delete my whole account.").opt_out
     assert not signals("", "光退订不够，请把我的账号彻底注销。").opt_out
     assert signals("", "Please unsubscribe me; this is not a request to delete anything.").opt_out
+
+
+def test_typographic_apostrophes_are_read_like_straight_ones():
+    assert signals("", "I don’t want to delete my account, just the phone number changed.").deletion_doubt
+    assert signals("", "Don’t sell or share my personal information.").opt_out
+    assert prepare("", "I’d like a copy; it’s been a while.") == prepare("", "I'd like a copy; it's been a while.")

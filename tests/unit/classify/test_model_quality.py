@@ -1,6 +1,8 @@
 """The trained classifier: held-out quality floors, near misses, negations and multi-right requests."""
 
 import hashlib
+import re
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -197,6 +199,16 @@ def test_language_and_batch_agree_with_single_messages(classifier):
     messages = [("", "Please delete my account."), ("", "请删除我的账号"), ("Hallo", "Bitte löschen Sie mein Konto.")]
     assert [c.language for c in classifier.classify_many(messages)] == ["en", "zh", "other"]
     assert classifier.classify_many(messages) == [classifier.classify(s, b) for s, b in messages]
+
+
+def test_contractions_typed_with_typographic_apostrophes_read_as_straight_ones(classifier):
+    """Many mail programs type "don’t", "I’d"; the training data has only "'" (before the fix,
+    103 of the 166 held-out mails with a contraction scored differently typed so, and 3 changed label)."""
+    curly = partial(re.compile(r"'(?=(?:t|s|m|d|ll|re|ve)\b)").sub, "’")
+    examples = [e for e in read_examples(HELDOUT_FILE) + read_examples(FRESH_FILE) if curly(e.body) != e.body]
+    assert len(examples) >= 100
+    assert [classifier.classify(e.subject, curly(e.body)) for e in examples] == \
+        [classifier.classify(e.subject, e.body) for e in examples]
 
 
 def _digest(directory: Path) -> str:
