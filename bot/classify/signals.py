@@ -120,12 +120,14 @@ def weigh(scores: dict[str, float], signals: Signals, threshold: float) -> dict[
         return scores
     candidates = signals.cited or signals.named
     asked = {right for right in CITATIONS if scores[right] >= threshold}
-    if candidates and not signals.opt_out and not asked & candidates:
-        # The rights the letter names win over those the model guessed from its wording.
-        for right in asked:
+    if candidates and not signals.opt_out:
+        # The rights the letter names win over those the model guessed from its wording: an access
+        # letter's boilerplate lists erasure among the rights (GDPR Art. 15(1)(e)) without asking for it.
+        for right in asked - candidates:
             scores[right] *= UNNAMED_RIGHT
-        cited = max(candidates, key=lambda right: scores[right])
-        scores[cited] = max(scores[cited], CITED_SCORE)
+        if not asked & candidates:
+            cited = max(candidates, key=lambda right: scores[right])
+            scores[cited] = max(scores[cited], CITED_SCORE)
     if signals.opt_out:
         scores["deletion"] *= OPTED_OUT_DELETION
     if signals.deletion_doubt and "deletion" not in signals.cited:   # a law named outweighs a doubt

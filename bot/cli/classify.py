@@ -48,7 +48,8 @@ def train(seed: int = typer.Option(None, "--seed", help="Random seed (default: t
                       f"{public_size} in held-out public sources")
     report = train_model(output_dir=output or MODEL_DIR, seed=seed)
     console.print(f"trained on {report.examples} examples (+{report.joined} joined) for "
-                  f"{report.epochs} epochs in {report.seconds:.1f} s; model in {report.output}")
+                  f"{report.epochs} epochs, {report.models} seeds averaged, in {report.seconds:.1f} s; "
+                  f"model in {report.output}")
     console.print(f"confidence calibrated on {HELDOUT_FILE.name}: {calibrate_model(report.output, prepare=classifier_input)}")
     if evaluate_heldout:
         from bot.classify.batch import evaluate_file

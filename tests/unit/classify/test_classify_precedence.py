@@ -84,6 +84,36 @@ def test_letters_naming_a_right_by_law_get_it(classifier, subject, body, right):
     assert classify(classifier, subject, body).kind == right
 
 
+# Access letters recite what the copy must tell them, the right to erasure among it (GDPR Art. 15(1)(e)):
+# the law they cite decides, and the erasure they only mention is no deletion to draft.
+ACCESS_LETTERS_LISTING_ERASURE = [
+    ("Subject access request", "Dear Data Protection Officer,\nUnder Article 15 GDPR please send me a copy of the "
+     "personal data you hold about me, the purposes, the recipients, how long you will keep it, and confirm the "
+     "existence of my rights to rectification, erasure and restriction of processing and to object. Erase "
+     "nothing for now: I need the copy first.\nKind regards,\nT. Brandt"),
+    ("Auskunft nach Art. 15 DSGVO", "Sehr geehrte Damen und Herren,\ngemäß Art. 15 DSGVO bitte ich um Auskunft "
+     "über meine bei Ihnen gespeicherten personenbezogenen Daten und um eine Kopie. Bitte informieren Sie mich "
+     "auch über mein Recht auf Berichtigung, Löschung und Einschränkung der Verarbeitung.\nMit freundlichen "
+     "Grüßen\nT. Brandt"),
+]
+
+
+@pytest.mark.parametrize("subject, body", ACCESS_LETTERS_LISTING_ERASURE, ids=[s for s, _ in ACCESS_LETTERS_LISTING_ERASURE])
+def test_an_access_letter_listing_the_right_to_erasure_is_no_deletion(classifier, subject, body):
+    assert signals(subject, body).cited == {"access"}
+    result = classify(classifier, subject, body)
+    assert "deletion" not in result.labels and result.kind == "access"
+
+
+def test_a_right_the_model_found_but_the_letter_does_not_cite_is_weakened_beside_one_it_cites():
+    from bot.classify.signals import Signals, weigh
+    cited_access = Signals(frozenset({"access"}), frozenset(), False, False, False)
+    scores = weigh({"access": 0.8, "correction": 0.1, "deletion": 0.9, "other": 0.05}, cited_access, 0.5)
+    assert scores["access"] == 0.8 and scores["deletion"] < 0.5   # no longer first by precedence
+    both = Signals(frozenset({"access", "deletion"}), frozenset(), False, False, False)
+    assert weigh({"access": 0.8, "correction": 0.1, "deletion": 0.9, "other": 0.05}, both, 0.5)["deletion"] == 0.9
+
+
 REMINDERS_AND_AGENTS = [
     ("Reminder: my access request", "This is a reminder: on 2 October I asked for a copy of my personal data. "
      "The month has passed and I have had no answer.", "access"),

@@ -1,6 +1,7 @@
 """The trained classifier: held-out quality floors, near misses, negations and multi-right requests."""
 
 import hashlib
+import math
 import re
 from functools import partial
 from pathlib import Path
@@ -14,25 +15,24 @@ from bot.mail.text import classifier_input
 from bot.classify.dataset import (FRESH_FILE, HELDOUT_FILE, HELDOUT_SOURCES, PUBLIC_HELDOUT_FILE,
                                   TRAIN_FILE, load_source, public_heldout, read_examples, source_of,
                                   split)
+from bot.classify.model import TrainedClassifier, prepare
 from bot.classify.training import train
 from bot.config import TicketSettings
 from bot.mail.parse import parse_message
 from bot.mail.rules import machine_mail_reason
 
 # Regression floors, a little under what the committed model with its signals measures
-# (macro-F1 0.910, en 0.922, zh 0.957 on 853 held-out examples); the issue's
-# target (0.92) is above the macro-F1.
-MACRO_F1_FLOOR = 0.90
-LANGUAGE_FLOORS = {"en": 0.905, "zh": 0.94}
+# (macro-F1 0.925, en 0.933, zh 0.966 on 944 held-out examples; the issue's target is 0.92).
+MACRO_F1_FLOOR = 0.915
+LANGUAGE_FLOORS = {"en": 0.92, "zh": 0.955}
 # The fresh set (classifiers/data/fresh.jsonl, 299 examples written apart from
-# the training data): macro-F1 0.963, en 0.966, zh 0.961.
-FRESH_MACRO_F1_FLOOR = 0.945
-FRESH_LANGUAGE_FLOORS = {"en": 0.96, "zh": 0.955}
+# the training data): macro-F1 0.971, en 0.966, zh 0.977.
+FRESH_MACRO_F1_FLOOR = 0.955
+FRESH_LANGUAGE_FLOORS = {"en": 0.96, "zh": 0.965}
 # At the default triage threshold ([tickets] triage_threshold, 0.85): share handled without triage and share right
-# among them; held-out 0.796 / 0.976 (the held-out split now holds 129 mails in other languages, the
-# hardest, against 64 before), fresh 0.866 / 1.000.
+# among them; held-out 0.849 / 0.973, fresh 0.936 / 0.993 (the issue's bar: 0.80 / 0.97).
 TRIAGE_THRESHOLD = TicketSettings().triage_threshold
-COVERAGE_FLOORS = {"heldout": (0.78, 0.97), "fresh": (0.85, 0.98), "public": (0.55, 0.95)}
+COVERAGE_FLOORS = {"heldout": (0.82, 0.97), "fresh": (0.90, 0.98), "public": (0.55, 0.95)}
 # Letters written by others (classifiers/README.md credits them), held out by whole source:
 # 13 of 17 right (0.765); at the triage threshold 10 handled (0.588), all of them right.
 PUBLIC_ACCURACY_FLOOR = 0.75
@@ -134,7 +134,7 @@ def test_mail_handled_without_triage_is_right(classifier, name, path):
 
 # Mail from other projects' test suites (../shared/corpora, never trained on) that is not machine
 # mail: spam, newsletters, replies, technical mail. None of it asks ESL for a right.
-CORPUS_ASKED_CEILING = 0.06   # the committed model: 11 of 198 (5.6%); 28 (14%) before off-topic data
+CORPUS_ASKED_CEILING = 0.05   # the committed model: 8 of 198 (4.0%); 28 (14%) before off-topic data
 
 
 @pytest.mark.corpora
@@ -220,7 +220,7 @@ def _digest(directory: Path) -> str:
 
 
 def test_training_is_reproducible(tmp_path):
-    few = {"training.max_epochs": 2, "training.joined_examples": 50}
+    few = {"training.max_epochs": 2, "training.joined_examples": 50, "training.soup": 2}
     train_file = tmp_path / "train.jsonl"
     train_file.write_text("".join(e.as_json() + "\n" for e in read_examples(TRAIN_FILE)[::8]),
                           encoding="utf-8")
@@ -229,3 +229,21 @@ def test_training_is_reproducible(tmp_path):
     other_seed = _digest(train(train_file, tmp_path / "c", overrides=few, seed=4).output)
     assert len(digests) == 1
     assert other_seed not in digests
+
+
+def test_training_averages_the_weights_of_one_model_a_seed(tmp_path):
+    few = {"training.max_epochs": 2, "training.joined_examples": 50}
+    train_file = tmp_path / "train.jsonl"
+    examples = read_examples(TRAIN_FILE)[::8]
+    train_file.write_text("".join(e.as_json() + "\n" for e in examples), encoding="utf-8")
+    alone = [TrainedClassifier(train(train_file, tmp_path / f"seed{seed}", overrides={**few, "training.soup": 1},
+                                     seed=seed).output, calibrated=False, hybrid=False) for seed in (5, 6)]
+    soup = TrainedClassifier(train(train_file, tmp_path / "soup", overrides={**few, "training.soup": 2},
+                                   seed=5).output, calibrated=False, hybrid=False)
+    # A linear model's averaged weights score the mean of the two models' logits.
+    for e in examples[:40]:
+        text = prepare(e.subject, e.body)
+        logits = [{k: math.log(p / (1 - p)) for k, p in model._scores(text).items()} for model in alone]
+        for kind, score in soup._scores(text).items():
+            mean = (logits[0][kind] + logits[1][kind]) / 2
+            assert score == pytest.approx(1 / (1 + math.exp(-mean)), abs=1e-4)
