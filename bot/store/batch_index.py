@@ -48,7 +48,8 @@ class Expected:
 class BatchIndex:
     """The answers for every message of the batch, each kind read with one query the first time it is
     asked, then kept up to date as the batch writes (note_stored, note_ticket). A question about
-    anything else (another key, requester or address, an older window) gets None: ask the database."""
+    anything else (another key, requester or address, an older window) gets None: ask the database.
+    What another process commits meanwhile (PostgreSQL) is seen from the next batch on."""
 
     def __init__(self, expected: Iterable[Expected]) -> None:
         expected = list(expected)
