@@ -6,9 +6,12 @@ from dataclasses import replace
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
+from bot.store.batch_index import Expected, attach
 from bot.store.write_lock import take_write_lock
 from bot.mail.context import Location, advance_watermark
+from bot.mail.parse import ParsedMessage, parse_message
 from bot.intake.runner import Pipeline
+from bot.intake.stages import dedup_key
 
 
 class IntakeBatch:
@@ -26,6 +29,19 @@ class IntakeBatch:
         self.pipeline = pipeline
         self.session: Session | None = None
         self.handled: list[tuple[bytes, Location]] = []   # in this transaction, to replay after a failure
+        self.parsed: dict[Location, tuple[bytes, ParsedMessage]] = {}   # expected, not handled yet
+        self.expected: list[Expected] = []
+
+    def expect(self, messages: list[tuple[bytes, Location]]) -> None:
+        """The messages handle() will be given: parsed now, so that each session's lookups (stored
+        already? duplicate candidates, accounts) are one query for them all (bot/store/batch_index.py)."""
+        for raw, location in messages:
+            if len(raw) <= self.pipeline.settings.imap.max_message_bytes:
+                parsed = parse_message(raw)
+                self.parsed[location] = raw, parsed
+                self.expected.append(Expected(dedup_key(parsed.from_address, parsed.message_id, raw),
+                                              location.place, parsed.from_address,
+                                              self.pipeline.new_context(raw, location).received_at))
 
     def handle(self, raw: bytes, location: Location) -> str:
         pipeline = self.pipeline
@@ -33,6 +49,9 @@ class IntakeBatch:
             self.commit()  # Pipeline.handle quarantines it in a transaction of its own
             return pipeline.handle(raw, location)
         ctx = pipeline.new_context(raw, location)
+        expected_raw, ctx.parsed = self.parsed.pop(location, (raw, None))
+        if expected_raw is not raw:
+            ctx.parsed = None   # not the message expected there: the parse stage reads this one
         try:   # the watermark moves once, to the last message, as the batch commits
             outcome = pipeline.run_stages(ctx, self._session(), watermark=False)
         except Exception as exc:  # noqa: BLE001 - whatever it is, a human gets the message
@@ -94,6 +113,8 @@ class IntakeBatch:
             # On SQLite this also begins the transaction (pysqlite would begin it only at the first
             # write, and a savepoint's RELEASE would commit otherwise).
             take_write_lock(self.session)
+            if self.expected:
+                attach(self.session, self.expected)
         return self.session
 
     def _close(self) -> None:

@@ -57,8 +57,10 @@ def drain_folder(mailbox: Mailbox, pipeline: Pipeline, *, folder: str, batch_siz
         # The batch's messages are committed together (one savepoint each), when it ends.
         with IntakeBatch(pipeline) as intake:
             # A message over the limit arrives as its header alone, and is quarantined from that.
-            for fetched in mailbox.fetch(batch, max_bytes=pipeline.settings.imap.max_message_bytes):
-                location = Location(folder, uidvalidity, fetched.uid, fetched.arrived_at)
+            messages = [(fetched, Location(folder, uidvalidity, fetched.uid, fetched.arrived_at))
+                        for fetched in mailbox.fetch(batch, max_bytes=pipeline.settings.imap.max_message_bytes)]
+            intake.expect([(fetched.raw, location) for fetched, location in messages if fetched.complete])
+            for fetched, location in messages:
                 if fetched.complete:
                     outcome = intake.handle(fetched.raw, location)
                 else:

@@ -7,10 +7,10 @@ import json
 import re
 from typing import TYPE_CHECKING
 
-from sqlalchemy import bindparam
-from sqlmodel import Session, or_, select
+from sqlmodel import Session
 
 from bot.store import audit
+from bot.store.batch_index import note_stored, stored_already
 from bot.mail.text import classifier_input
 from bot.mail.parse import parse_message, unparseable
 from bot.mail.rules import machine_mail_reason
@@ -44,27 +44,18 @@ def dedup_key(sender: str, message_id: str | None, raw: bytes) -> str:
 
 
 def parse(ctx: MessageContext, session: Session, deps: Services) -> None:
-    ctx.parsed = parse_message(ctx.raw)
+    if ctx.parsed is None:   # else parsed with its batch (bot/intake/batch.py)
+        ctx.parsed = parse_message(ctx.raw)
     if unparseable(ctx.parsed):
         raise Quarantine(f"cannot be parsed: {ctx.parsed.defects[0]}")
-
-
-# Stored already: the same content key, or (from a folder) the same place. Built once, run per message
-# as plain SQL (no ORM result machinery).
-_INBOUND = InboundMessage.__table__
-_SAME_KEY = select(_INBOUND.c.id).where(_INBOUND.c.dedup_key == bindparam("key")).limit(1)
-_SAME_KEY_OR_PLACE = select(_INBOUND.c.id).where(or_(
-    _INBOUND.c.dedup_key == bindparam("key"),
-    (_INBOUND.c.folder == bindparam("folder")) & (_INBOUND.c.uidvalidity == bindparam("uidvalidity"))
-    & (_INBOUND.c.uid == bindparam("uid")))).limit(1)
 
 
 def store(ctx: MessageContext, session: Session, deps: Services) -> None:
     msg, loc = ctx.parsed, ctx.location   # the batch's messages before it are written: a repeat is seen
     key = dedup_key(msg.from_address, msg.message_id, ctx.raw)
-    place = {"key": key, "folder": loc.folder, "uidvalidity": loc.uidvalidity, "uid": loc.uid}
-    if session.connection().execute(_SAME_KEY_OR_PLACE if loc.uid else _SAME_KEY, place).first() is not None:
+    if stored_already(session, key, loc.place):   # the same content key, or from a folder the same place
         raise Duplicate("already stored")
+    note_stored(session, key, loc.place)
     ctx.inbound = new_row(
         InboundMessage, dedup_key=key, message_id=msg.message_id, sender=msg.from_address, subject=msg.subject[:998],
         folder=loc.folder, uidvalidity=loc.uidvalidity, uid=loc.uid, raw=ctx.raw, received_at=ctx.received_at,
@@ -104,7 +95,8 @@ def thread(ctx: MessageContext, session: Session, deps: Services) -> None:
 def classify(ctx: MessageContext, session: Session, deps: Services) -> None:
     if ctx.ticket is not None or ctx.machine_reason:
         return  # only a new request needs a kind; follow-ups and machine mail skip the model
-    ctx.classification = deps.classifier.classify(*classifier_input(ctx.parsed.subject, ctx.parsed.text))
+    msg = ctx.parsed   # its new text is split already: classifier_input need not split it again
+    ctx.classification = deps.classifier.classify(*classifier_input(msg.subject, msg.text, msg.new_text))
     ctx.inbound.language = ctx.classification.language
 
 

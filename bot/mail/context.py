@@ -29,6 +29,11 @@ class Location:
     uid: int
     arrived_at: datetime | None = None   # the server's INTERNALDATE, when known
 
+    @property
+    def place(self) -> tuple[str, int, int] | None:
+        """Folder, UIDVALIDITY and UID, which name the message on the server; None from no folder."""
+        return (self.folder, self.uidvalidity, self.uid) if self.uid else None
+
 
 # One statement, no read first, built once: this runs for every message.
 _STATE = MailboxState.__table__

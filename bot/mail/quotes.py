@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 from bot.mail import quote_patterns as patterns
 
 _NEW, _QUOTED = "new", "quoted"
@@ -115,9 +113,6 @@ def _join(lines: list[str]) -> str:
     return "\n".join(line.rstrip() for line in lines[filled[0]:filled[-1] + 1]) if filled else ""
 
 
-# Intake splits each body twice, in parse_message and again in text.classifier_input: the
-# second split of the same text is a look-up.  A few entries: one message is read at a time.
-@lru_cache(maxsize=4)
 def split_reply(text: str) -> tuple[str, str, str]:
     """Return (new_text, quoted_text, signature) of a plain-text mail body."""
     lines = (text or "").replace("\r\n", "\n").replace("\r", "\n").split("\n")

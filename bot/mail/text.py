@@ -42,13 +42,14 @@ def strip_disclaimers(text: str) -> str:
     return "\n\n".join(p.strip("\n") for p in kept if p.strip())
 
 
-def classifier_input(subject: str, text: str) -> tuple[str, str]:
+def classifier_input(subject: str, text: str, new_text: str | None = None) -> tuple[str, str]:
     """(subject, body) to classify: the subject without Re:/Fwd:, the body's new text
 
     without quoted or forwarded mail, signature and disclaimers (the whole text when
-    nothing new is left, as in a bare forward).
+    nothing new is left, as in a bare forward). `new_text`: split_reply(text)[0] when the
+    caller has it already (a parsed message's new_text), so the text is not split again.
     """
-    new_text = split_reply(text or "")[0] or text or ""
+    new_text = (split_reply(text or "")[0] if new_text is None else new_text) or text or ""
     cleaned = strip_disclaimers(new_text)
     if cleaned != new_text:   # the signature stood above the disclaimer: now it can go
         cleaned = split_reply(cleaned)[0] or cleaned

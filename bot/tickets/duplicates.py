@@ -11,6 +11,7 @@ from sqlalchemy import bindparam
 from sqlmodel import Session, select
 
 from bot.store import audit
+from bot.store.batch_index import open_tickets_of
 from bot.store.models import OutboxMessage, Ticket
 from bot.outbox.queue import queue_mail
 from bot.mail.context import inbound_id
@@ -72,9 +73,13 @@ def link_duplicate(ctx: MessageContext, session: Session, deps: Services) -> Non
     days, msg, result = deps.settings.tickets.duplicate_window_days, ctx.parsed, ctx.classification
     if ctx.ticket is not None or ctx.machine_reason or result is None or days <= 0 or not msg.from_address:
         return
-    # Plain SQL, no flush: only the message is pending, and it cannot change this answer.
-    open_tickets = session.connection().execute(_OPEN_TICKETS_OF, {
-        "requester": msg.from_address, "since": ctx.received_at - timedelta(days=days)}).all()
+    # The batch's index (one query for all its senders), or plain SQL; no flush either way: only the
+    # message is pending, and it cannot change this answer.
+    window = timedelta(days=days)
+    open_tickets = open_tickets_of(session, msg.from_address, ctx.received_at, window)
+    if open_tickets is None:
+        open_tickets = session.connection().execute(_OPEN_TICKETS_OF, {
+            "requester": msg.from_address, "since": ctx.received_at - window}).all()
     text, sure = msg.new_text or msg.text, result.confidence >= deps.settings.tickets.triage_threshold
     # By right only when the classifier is sure of both; anything else only when sent again near word for word.
     found = next((t.id for t in open_tickets

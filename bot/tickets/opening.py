@@ -10,6 +10,7 @@ from sqlalchemy import String, bindparam, case, cast, func, insert
 from sqlmodel import Session, or_, select
 
 from bot.store import audit
+from bot.store.batch_index import note_ticket
 from bot.store.models import Draft, InboundMessage, Ticket
 from bot.store.rows import insert_row, new_row, update_row
 from bot.sla import due_at
@@ -71,6 +72,7 @@ def open_ticket(session: Session, ctx: MessageContext, deps: Services, ticket: T
     # The id is the reference's number, unique without a counter table: both written in one statement.
     insert_row(session, ticket, _insert_with_reference(session.connection().dialect.name),
                prefix=deps.settings.tickets.reference_prefix, check=format_reference("", 0)[-3:])
+    note_ticket(session, ticket)   # a duplicate later in the batch finds it
     if pending:
         ctx.inbound.ticket_id, ctx.inbound.opened_ticket, ctx.inbound.party = ticket.id, True, "requester"
         insert_row(session, ctx.inbound)

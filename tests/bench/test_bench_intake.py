@@ -72,5 +72,5 @@ def _timed(stage, cpu: Counter):
 
 def _split(stage_cpu: Counter, total: float, n: int) -> str:
     rest = total - sum(stage_cpu.values())
-    parts = [*stage_cpu.most_common(), ("fetch, savepoints, commits, watermark", rest)]
+    parts = [*stage_cpu.most_common(), ("fetch, parsing the batch, savepoints, commits, watermark", rest)]
     return "CPU a message by stage: " + ", ".join(f"{name} {1000 * s / n:.2f} ms" for name, s in parts)

@@ -11,6 +11,7 @@ from sqlmodel import Session, delete, select
 
 from bot.store.accounts import Account, as_bool, split_emails
 from bot.store.accounts.phones import normalize_phone
+from bot.store.batch_index import accounts_by_email
 from bot.store.models import AccountEmail, AccountRecord
 
 FIELDS = ("account_id", "nickname", "phone", "email", "wechat_bound", "status")
@@ -28,6 +29,8 @@ def _account(row) -> Account:
 # Built once, run as plain SQL for every request that looks for its account (no ORM objects needed).
 _RECORD = AccountRecord.__table__
 _BY_EMAIL = select(_RECORD).join(AccountEmail.__table__).where(AccountEmail.email == bindparam("value"))
+_BY_EMAILS = select(_RECORD, AccountEmail.email).join(AccountEmail.__table__).where(
+    AccountEmail.email.in_(bindparam("value", expanding=True)))
 _ACCOUNT_ROWS = (AccountRecord, AccountEmail)
 _BY = {column: select(_RECORD).where(_RECORD.c[column] == bindparam("value"))
        for column in ("phone", "nickname", "account_id")}
@@ -40,16 +43,28 @@ class EmbeddedAccountSource:
     session: Session
 
     def _find(self, statement, value: str) -> list[Account]:
+        return sorted((_account(r) for r in self._rows(statement, value)), key=lambda a: a.account_id)
+
+    def _rows(self, statement, value: str | list[str]):
         session = self.session
         # Account rows the session holds unwritten count, as an ORM query would see them; the rest
         # (e.g. intake's message, written after its ticket) is none of this query's business.
         if any(isinstance(row, _ACCOUNT_ROWS) for row in (*session.new, *session.dirty)):
             session.flush()
-        rows = session.connection().execute(statement, {"value": value})
-        return sorted((_account(r) for r in rows), key=lambda a: a.account_id)
+        return session.connection().execute(statement, {"value": value})
 
     def by_email(self, email: str) -> list[Account]:
-        return self._find(_BY_EMAIL, email.lower()) if email else []
+        if not email:
+            return []
+        known = accounts_by_email(self.session, email.lower(), self._by_emails)   # a fetched batch's sender
+        return self._find(_BY_EMAIL, email.lower()) if known is None else known
+
+    def _by_emails(self, emails: list[str]) -> dict[str, list[Account]]:
+        """by_email of each address, in one query."""
+        found: dict[str, list[Account]] = {}
+        for row in self._rows(_BY_EMAILS, emails):
+            found.setdefault(row.email, []).append(_account(row))
+        return {email: sorted(accounts, key=lambda a: a.account_id) for email, accounts in found.items()}
 
     def by_phone(self, phone: str) -> list[Account]:
         return self._find(_BY["phone"], phone) if phone else []
