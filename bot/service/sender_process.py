@@ -32,6 +32,10 @@ class SenderProcess:
 
     def start(self) -> None:
         context = multiprocessing.get_context("fork")
+        # No database connection may cross the fork: a child that closes an inherited SQLite one
+        # (as garbage collection does) can checkpoint a WAL that other processes write to, and a
+        # bot killed under load was seen to corrupt its database. The parent reconnects when next used.
+        self.app.engine.dispose()
         read_fd, write_fd = os.pipe()
         os.set_blocking(write_fd, False)   # a full pipe already says "mail may be due"
         self._reports, report_end = context.Pipe(duplex=False)
@@ -78,7 +82,7 @@ def _serve(app: App, read_fd: int, write_fd: int, reports: Connection, idle_seco
     # Ctrl-C and SIGTERM reach the whole process group: the parent decides when this child stops.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    app.engine.dispose(close=False)   # the parent's pooled connections stay the parent's
+    app.engine.dispose(close=False)   # none was pooled at the fork; were one, it stays the parent's
     reports.send(asyncio.run(_drain_when_poked(app, read_fd, idle_seconds)))
 
 

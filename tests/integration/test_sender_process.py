@@ -99,3 +99,30 @@ def test_with_sender_process_false_the_bot_sends_itself(tmp_path, dovecot, smtp)
         proc.send_signal(signal.SIGTERM)
         output = proc.communicate(timeout=30)[0]
     assert proc.returncode == 0, output
+
+
+def _open_files(pid: int, path: Path) -> int:
+    """How many of the process's descriptors are open on `path`."""
+    fds = Path(f"/proc/{pid}/fd")
+    return sum(1 for fd in fds.iterdir() if os.path.realpath(fd) == str(path))
+
+
+def test_no_database_connection_crosses_the_fork(tmp_path, smtp):
+    # SQLite forbids using a connection in a child it was opened before: the child's closing of an
+    # inherited one (when it is garbage-collected) can checkpoint a WAL other processes write to,
+    # and a bot killed under load was seen to leave "database disk image is malformed" and mail
+    # sent twice. The parent has used the database before it forks; the child must start with none.
+    database = tmp_path / "bot.db"
+    settings = Settings(database={"url": f"sqlite:///{database}"},
+                        smtp={"host": "127.0.0.1", "port": smtp.port, "security": "none",
+                              "from_address": "support@esl.example"})
+    app = build_app(settings)
+    _queue(app, "before@example.org")   # the parent's pool now holds an open connection
+    assert _open_files(os.getpid(), database) >= 1
+    sender = SenderProcess(app, idle_seconds=600)
+    sender.start()
+    try:
+        assert wait_for(lambda: len(smtp.received) == 1, 20)   # its first round opened its own
+        assert _open_files(sender.process.pid, database) == 1
+    finally:
+        sender.stop(timeout=30)
