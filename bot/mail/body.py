@@ -9,8 +9,6 @@ from email import policy
 from email.message import Message
 from email.parser import BytesParser
 
-from inscriptis import get_text
-
 from bot.mail.charsets import decode_bytes, decode_header_text
 from bot.mail.headers import clean, raw_values
 
@@ -61,6 +59,7 @@ def safe_filename(name: str) -> str:
 
 
 def html_to_text(html: str) -> str:
+    from inscriptis import get_text   # here, not above: a start-up with no HTML-only mail needs none of it
     try:
         return get_text(html)
     except Exception:  # inscriptis chokes on a few pathological documents

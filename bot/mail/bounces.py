@@ -7,8 +7,6 @@ import re
 from dataclasses import dataclass
 from email.message import Message
 
-from flufl.bounce import all_failures
-
 from bot.mail.headers import message_ids
 
 log = logging.getLogger(__name__)
@@ -35,6 +33,7 @@ class BounceReport:
 
 def read_bounce(raw: bytes) -> BounceReport:
     """Read a delivery report in any of the formats Mailman's detectors know; never raises."""
+    from flufl.bounce import all_failures   # here, not above: only delivery reports need the detectors
     msg = email.message_from_bytes(raw)
     try:
         temporary, permanent = all_failures(msg)

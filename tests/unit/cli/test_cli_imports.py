@@ -13,7 +13,8 @@ import pytest
 from bot.cli.demo.imap_server import EmbeddedImapServer
 
 REPO = Path(__file__).resolve().parents[3]
-HEAVY = ("spacy", "fastapi", "uvicorn", "apscheduler", "alembic", "sqlalchemy", "pydantic")
+HEAVY = ("spacy", "fastapi", "uvicorn", "apscheduler", "alembic", "sqlalchemy", "pydantic",
+         "inscriptis", "flufl.bounce")   # HTML-only mail and delivery reports: rare, and 70 ms to import
 # Runs one command as `python -m bot.cli` does, then reports which of HEAVY it left imported.
 PROBE = f"""
 import json, runpy, sys
