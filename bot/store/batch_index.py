@@ -110,22 +110,21 @@ def note_stored(session: Session, key: str, place: tuple[str, int, int] | None) 
             index.stored[1].add(place)
 
 
-def open_tickets_of(session: Session, requester: str, received_at: datetime, window: timedelta) -> list | None:
+def open_tickets_of(session: Session, requester: str, received_at: datetime, window: timedelta) -> list:
     """The requester's open tickets received within `window` before `received_at`, newest first, as
-    _OPEN_TICKETS reads them; None: not known here."""
+    _OPEN_TICKETS reads them: from the batch's index for its senders, else one query."""
     index, since = _index(session), received_at - window
-    if index is None or requester not in index.senders:
-        return None
-    if index.open_tickets is None:
+    if index is not None and requester in index.senders and index.open_tickets is None:
         index.window_start = min(index.earliest, received_at) - window
         index.open_tickets = {}
         rows = session.connection().execute(_OPEN_TICKETS, {"requesters": sorted(index.senders),
                                                             "since": index.window_start})
         for row in rows:
             index.open_tickets.setdefault(row.requester, []).append(row)
-    if since < index.window_start:
-        return None
-    rows = [row for row in index.open_tickets.get(requester, ()) if row.received_at >= since]
+    if index is None or requester not in index.senders or since < index.window_start:
+        rows = session.connection().execute(_OPEN_TICKETS, {"requesters": [requester], "since": since})
+    else:
+        rows = [row for row in index.open_tickets.get(requester, ()) if row.received_at >= since]
     return sorted(rows, key=lambda row: (row.received_at, row.id), reverse=True)
 
 

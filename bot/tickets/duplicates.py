@@ -16,7 +16,6 @@ from bot.store.models import OutboxMessage, Ticket
 from bot.outbox.queue import queue_mail
 from bot.mail.context import inbound_id
 from bot.sla import local_date
-from bot.store.sla_models import DONE_STATUSES
 from bot.store.models import InboundMessage
 from bot.tickets.threads import party_of
 from bot.verify.authresults import sender_authenticated
@@ -59,27 +58,14 @@ def _opening_text(session: Session, ticket_id: int) -> str:
     return session.connection().execute(_OPENING_TEXT, {"ticket_id": ticket_id}).scalar() or ""
 
 
-# The sender's open tickets received since a time, newest first: only the columns the rule reads, as
-# plain SQL (the whole ticket is loaded for the one that matches). Built once, run per new request.
-_TICKET = Ticket.__table__
-_OPEN_TICKETS_OF = select(_TICKET.c.id, _TICKET.c.kind, _TICKET.c.labels, _TICKET.c.needs_triage).where(
-    _TICKET.c.requester == bindparam("requester"), _TICKET.c.status.not_in(DONE_STATUSES),
-    _TICKET.c.received_at >= bindparam("since"),
-).order_by(_TICKET.c.received_at.desc(), _TICKET.c.id.desc())
-
-
 def link_duplicate(ctx: MessageContext, session: Session, deps: Services) -> None:
     """Stage: a new request matching an open ticket of its sender, received within the window, joins it."""
     days, msg, result = deps.settings.tickets.duplicate_window_days, ctx.parsed, ctx.classification
     if ctx.ticket is not None or ctx.machine_reason or result is None or days <= 0 or not msg.from_address:
         return
-    # The batch's index (one query for all its senders), or plain SQL; no flush either way: only the
-    # message is pending, and it cannot change this answer.
-    window = timedelta(days=days)
-    open_tickets = open_tickets_of(session, msg.from_address, ctx.received_at, window)
-    if open_tickets is None:
-        open_tickets = session.connection().execute(_OPEN_TICKETS_OF, {
-            "requester": msg.from_address, "since": ctx.received_at - window}).all()
+    # Only the columns the rule reads (the whole ticket is loaded for the one that matches), from the
+    # batch's index or plain SQL; no flush: only the message is pending, and it cannot change this answer.
+    open_tickets = open_tickets_of(session, msg.from_address, ctx.received_at, timedelta(days=days))
     text, sure = msg.new_text or msg.text, result.confidence >= deps.settings.tickets.triage_threshold
     # By right only when the classifier is sure of both; anything else only when sent again near word for word.
     found = next((t.id for t in open_tickets
