@@ -61,7 +61,7 @@ def verify(ctx: typer.Context,
     from bot.service.app import build_app
     from bot.store.db import transaction
     from bot.tickets.opening import find_by_reference
-    from bot.verify import flow
+    from bot.verify import challenges, flow
     if sum([manual, refuse, resend_code]) != 1:
         errors.print("choose exactly one of --manual, --refuse, --resend-code")
         raise typer.Exit(2)
@@ -82,7 +82,7 @@ def verify(ctx: typer.Context,
                 found = app.accounts(session).get(row.account_id) if row.account_id else None
                 if found is None:
                     raise ValueError("the ticket has no matched account; use --manual --account ID first")
-                flow.issue_challenge(session, row, found, app.pipeline, actor=actor)
+                challenges.issue_challenge(session, row, found, app.pipeline, actor=actor)
             else:
                 flow.decide_manually(session, row, app.pipeline, actor=actor, reason=reason, refuse=refuse)
         except ValueError as exc:

@@ -25,6 +25,7 @@ from bot.tickets.threads import THIRD_PARTY, find_thread
 from bot.intake.processor_answers import note_processor_answer
 from bot.drafts.create import create_draft
 from bot.verify import flow as verification
+from bot.verify.challenges import code_queued
 
 if TYPE_CHECKING:
     from bot.mail.context import Services
@@ -138,7 +139,7 @@ def acknowledge(ctx: MessageContext, session: Session, deps: Services) -> None:
         if ack is not None:
             ctx.outbox.append(ack)
         if ctx.ack_code is not None:
-            verification.code_queued(session, ctx.ticket, ctx.ack_code[0], ack, deps)
+            code_queued(session, ctx.ticket, ctx.ack_code[0], ack, deps)
 
 
 STAGES = (parse, store, spot_machine_mail, require_sender, note_bounce, thread, note_processor_answer, classify,

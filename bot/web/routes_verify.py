@@ -8,7 +8,7 @@ from sqlmodel import Session
 from starlette.responses import Response
 
 from bot.store.models import StaffUser, Ticket
-from bot.verify import flow
+from bot.verify import challenges, flow
 from bot.web.readable import N_
 from bot.web.routes_ticket import Text, _decide, actor
 from bot.web.security import bot_app, staff_form
@@ -43,7 +43,7 @@ def resend_code(request: Request, reference: str, user: StaffPost) -> Response:
         found = app.accounts(session).get(ticket.account_id) if ticket.account_id else None
         if found is None:
             raise ValueError("the ticket has no matched account: verify it manually with an account ID first")
-        challenge = flow.issue_challenge(session, ticket, found, app.pipeline, actor=actor(user))
+        challenge = challenges.issue_challenge(session, ticket, found, app.pipeline, actor=actor(user))
         if challenge is None:  # recorded in the audit trail by issue_challenge
             return N_("No code could be sent: the account has no registered address and no SMS sender. Decide manually.")
         return (N_("A fresh code is on its way by SMS.") if challenge.channel == "sms" else
